@@ -1,0 +1,53 @@
+# Two commands: `make demo` and `make test`. Each sets up .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Reinstall when pyproject.toml changes.
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+export PATH := $(BIN):$(PATH)
+
+.PHONY: demo test ui setup system-deps validate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# The CPU build of torch first, pinned, so nothing later pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP) system-deps
+
+system-deps:
+	@if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing espeak-ng and sox (apt)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox >/dev/null; \
+	  else \
+	    echo "callcanon needs espeak-ng and sox: sudo apt-get install espeak-ng sox"; exit 1; \
+	  fi; \
+	fi
+
+demo: setup
+	$(BIN)/callcanon demo
+
+test: setup
+	$(BIN)/pytest
+
+validate: setup
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+ui: setup
+	$(BIN)/callcanon init-key
+	$(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs
+	find dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""The callcanon domain: plain Python, no Dagster imports, each module testable on its own."""

@@ -1,0 +1,93 @@
+"""Register landed calls in `casework.calls` and move their files into the audio store.
+
+The row is written before the files move, so a crash in between leaves the files in the
+landing zone and the next run simply registers them again (an upsert): nothing is lost and
+nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from assets import landing, warehouse
+
+CALL_COLUMNS = (
+    "call_id", "started_at", "call_date", "direction", "staff_id", "team", "external_number",
+    "complaint_id", "case_last_activity", "service_area", "privacy_notice_played",
+    "recording_stopped_on_request", "channels", "extra", "audio_path", "audio_sha256",
+    "audio_bytes", "audio_deleted_at", "ingested_at",
+)
+
+
+@dataclass
+class IngestResult:
+    registered: list[str] = field(default_factory=list)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def store_dir_for(store_root: Path, call_date: date) -> Path:
+    return store_root / call_date.isoformat()
+
+
+def _row(call: landing.LandedCall, stored_audio: Path) -> tuple:
+    s = call.sidecar
+    return (
+        s.call_id, s.started_at, s.call_date, s.direction, s.staff_id, s.team, s.external_number,
+        s.complaint_id, s.case_last_activity, s.service_area, s.privacy_notice_played,
+        s.recording_stopped_on_request, json.dumps(s.channels) if s.channels else None,
+        json.dumps(s.extra_fields, default=str), str(stored_audio), sha256_of(call.audio_path),
+        call.audio_path.stat().st_size, None, datetime.now(timezone.utc),
+    )
+
+
+def quarantine(conn: duckdb.DuckDBPyConnection, rejected: landing.Rejected, quarantine_dir: Path) -> None:
+    dest = quarantine_dir / rejected.stem
+    # Record first: if the move fails, the reason is still on file and the source untouched.
+    warehouse.record_quarantine(conn, rejected.stem, "ingest", rejected.reason, rejected.detail, str(dest))
+    landing.move_into(rejected.paths, dest)
+
+
+def ingest_date(
+    conn: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    store_root: Path,
+    quarantine_dir: Path,
+    call_date: date,
+) -> IngestResult:
+    """Register the landed calls of one call date; quarantine any unreadable sidecar seen."""
+    result = IngestResult()
+    for item in landing.scan(landing_dir):
+        if isinstance(item, landing.Rejected):
+            quarantine(conn, item, quarantine_dir)
+            result.quarantined.append((item.stem, item.reason))
+            continue
+        if item.sidecar.call_date != call_date:
+            continue
+        dest = store_dir_for(store_root, call_date)
+        stored_audio = dest / item.audio_path.name
+        row = _row(item, stored_audio)
+        warehouse.replace_rows(conn, "casework.calls", "call_id", [row[0]], CALL_COLUMNS, [row])
+        landing.move_into([item.audio_path, item.sidecar_path], dest)
+        warehouse.clear_quarantine(conn, item.sidecar.call_id, "ingest")
+        result.registered.append(item.sidecar.call_id)
+    return result
+
+
+def pending_dates(landing_dir: Path) -> list[date]:
+    """Call dates that have files waiting in the landing zone."""
+    dates = {landing.peek_call_date(p) for p in landing_dir.glob("*.json")} if landing_dir.exists() else set()
+    return sorted(d for d in dates if d is not None)

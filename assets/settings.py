@@ -1,0 +1,66 @@
+"""Where callcanon keeps things, read from the environment.
+
+Every path has a default under one data folder so `make demo` works with no configuration,
+and every one can be pointed elsewhere (another disk, a mounted share) by an env var.
+Secrets are deliberately not here: see `assets.keys`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_DATA = "CALLCANON_DATA"
+ENV_LANDING = "CALLCANON_LANDING"
+ENV_STORE = "CALLCANON_AUDIO_STORE"
+ENV_QUARANTINE = "CALLCANON_QUARANTINE"
+ENV_WAREHOUSE = "CALLCANON_WAREHOUSE"
+ENV_POLICY = "CALLCANON_POLICY"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    store_dir: Path
+    quarantine_dir: Path
+    warehouse_path: Path
+    policy: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data = Path(os.environ.get(ENV_DATA, "data")).resolve()
+        return cls(
+            data_dir=data,
+            landing_dir=Path(os.environ.get(ENV_LANDING, data / "landing")).resolve(),
+            store_dir=Path(os.environ.get(ENV_STORE, data / "audio")).resolve(),
+            quarantine_dir=Path(os.environ.get(ENV_QUARANTINE, data / "quarantine")).resolve(),
+            warehouse_path=Path(os.environ.get(ENV_WAREHOUSE, data / "warehouse.duckdb")).resolve(),
+            policy=os.environ.get(ENV_POLICY, "ombudsman"),
+        )
+
+    def export(self) -> None:
+        """Publish the resolved paths as env vars, so Dagster `EnvVar`s and dbt's profile see the
+        same locations as the Python code that resolved them (setdefault: explicit settings win)."""
+        os.environ.setdefault(ENV_DATA, str(self.data_dir))
+        os.environ.setdefault(ENV_LANDING, str(self.landing_dir))
+        os.environ.setdefault(ENV_STORE, str(self.store_dir))
+        os.environ.setdefault(ENV_QUARANTINE, str(self.quarantine_dir))
+        os.environ.setdefault(ENV_WAREHOUSE, str(self.warehouse_path))
+        os.environ.setdefault(ENV_POLICY, self.policy)
+        # Models come from PyPI packages; never let a library reach for a hub.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # dagster-dbt starts `dbt` by name: find the one installed beside this Python even when
+        # `callcanon` is run from an unactivated virtual environment.
+        bindir = str(Path(sys.executable).parent)
+        path = os.environ.get("PATH", "").split(os.pathsep)
+        if bindir not in path:
+            os.environ["PATH"] = os.pathsep.join([bindir, *path])
+
+    def make_dirs(self) -> None:
+        for d in (self.data_dir, self.landing_dir, self.store_dir, self.quarantine_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)

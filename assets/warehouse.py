@@ -1,0 +1,164 @@
+"""The warehouse layout: schemas kept apart, as the ombudsman policy asks.
+
+`casework` holds personal data (linked and unlinked calls apart, as views), `canon` only
+pseudonymised text, `themes` the topic model's output, `governance` the retention log. dbt owns
+`staging` and `marts`. Every stage writes with `replace_rows`, so re-running is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS casework;
+CREATE SCHEMA IF NOT EXISTS canon;
+CREATE SCHEMA IF NOT EXISTS themes;
+CREATE SCHEMA IF NOT EXISTS governance;
+
+CREATE TABLE IF NOT EXISTS casework.calls (
+    call_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    call_date DATE NOT NULL,
+    direction VARCHAR,
+    staff_id VARCHAR,
+    team VARCHAR,
+    external_number VARCHAR,
+    complaint_id VARCHAR,
+    case_last_activity DATE,
+    service_area VARCHAR,
+    privacy_notice_played BOOLEAN,
+    recording_stopped_on_request BOOLEAN,
+    channels JSON,
+    extra JSON,
+    audio_path VARCHAR,
+    audio_sha256 VARCHAR,
+    audio_bytes BIGINT,
+    audio_deleted_at TIMESTAMPTZ,
+    ingested_at TIMESTAMPTZ NOT NULL
+);
+CREATE OR REPLACE VIEW casework.linked_calls AS
+    SELECT * FROM casework.calls WHERE complaint_id IS NOT NULL;
+CREATE OR REPLACE VIEW casework.unlinked_calls AS
+    SELECT * FROM casework.calls WHERE complaint_id IS NULL;
+
+CREATE TABLE IF NOT EXISTS casework.transcripts (
+    call_id VARCHAR PRIMARY KEY,
+    call_date DATE NOT NULL,
+    text VARCHAR NOT NULL,
+    language VARCHAR,
+    duration_s DOUBLE,
+    model VARCHAR NOT NULL,
+    transcribed_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS casework.segments (
+    call_id VARCHAR NOT NULL,
+    seg_idx INTEGER NOT NULL,
+    call_date DATE NOT NULL,
+    speaker VARCHAR NOT NULL,
+    start_s DOUBLE NOT NULL,
+    end_s DOUBLE NOT NULL,
+    text VARCHAR NOT NULL,
+    avg_logprob DOUBLE,
+    no_speech_prob DOUBLE,
+    PRIMARY KEY (call_id, seg_idx)
+);
+CREATE TABLE IF NOT EXISTS casework.quarantine (
+    item VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    detail VARCHAR,
+    location VARCHAR,
+    quarantined_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (item, stage)
+);
+
+CREATE TABLE IF NOT EXISTS canon.transcripts (
+    call_id VARCHAR PRIMARY KEY,
+    call_date DATE NOT NULL,
+    direction VARCHAR,
+    team VARCHAR,
+    service_area VARCHAR,
+    text VARCHAR NOT NULL,
+    entities_replaced INTEGER NOT NULL,
+    pseudonymised_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS themes.topics (
+    theme_id INTEGER PRIMARY KEY,
+    label VARCHAR NOT NULL,
+    top_words VARCHAR[] NOT NULL,
+    size INTEGER NOT NULL,
+    fitted_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS themes.call_themes (
+    call_id VARCHAR PRIMARY KEY,
+    theme_id INTEGER NOT NULL,
+    call_date DATE NOT NULL,
+    service_area VARCHAR,
+    team VARCHAR
+);
+
+CREATE SEQUENCE IF NOT EXISTS governance.retention_log_seq;
+CREATE TABLE IF NOT EXISTS governance.retention_log (
+    id BIGINT DEFAULT nextval('governance.retention_log_seq') PRIMARY KEY,
+    run_at TIMESTAMPTZ NOT NULL,
+    policy VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    data_class VARCHAR NOT NULL,
+    call_ref VARCHAR NOT NULL,
+    call_date DATE NOT NULL,
+    expired_on DATE NOT NULL,
+    bytes_deleted BIGINT
+);
+"""
+
+
+def connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(DDL)
+
+
+def replace_rows(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    key: str,
+    keys: Iterable[Any],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Delete the rows for `keys`, then insert `rows`, in one transaction: a re-run replaces,
+    a crash leaves the previous state."""
+    keys = list(keys)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        if keys:
+            conn.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [keys])
+        if rows:
+            placeholders = ", ".join("?" for _ in columns)
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows)
+            )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def record_quarantine(
+    conn: duckdb.DuckDBPyConnection, item: str, stage: str, reason: str, detail: str, location: str
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO casework.quarantine VALUES (?, ?, ?, ?, ?, now())",
+        [item, stage, reason, detail, location],
+    )
+
+
+def clear_quarantine(conn: duckdb.DuckDBPyConnection, item: str, stage: str) -> None:
+    """A fixed and re-submitted call leaves quarantine."""
+    conn.execute("DELETE FROM casework.quarantine WHERE item = ? AND stage = ?", [item, stage])

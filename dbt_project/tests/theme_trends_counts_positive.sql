@@ -1,0 +1,1 @@
+select * from {{ ref('theme_trends') }} where calls < 1

@@ -1,0 +1,126 @@
+"""The `callcanon` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from assets.settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """callcanon: call recordings to pseudonymised themes, under a retention policy."""
+    Settings.from_env().export()
+
+
+@main.command("init-key")
+def init_key() -> None:
+    """Create the pseudonym key file (outside the warehouse) if none exists."""
+    from assets import keys
+
+    path, created = keys.init_key()
+    click.echo(f"{'created' if created else 'kept existing'} pseudonym key file {path}")
+
+
+@main.command("demo-data")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.option("--calls", "n_calls", default=20, show_default=True, help="Recent calls to generate.")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the scripts and planted identifiers as JSON lines here.")
+def demo_data(directory: Path | None, n_calls: int, seed: int, truth: Path | None) -> None:
+    """Speak synthetic complaint calls (espeak-ng) into DIRECTORY (default: the landing zone)."""
+    from assets import demo_data as demo
+
+    directory = directory or Settings.from_env().landing_dir
+    calls = demo.build_calls(n_calls, date.today(), seed=seed)
+    _speak_with_progress(calls, directory)
+    if truth:
+        demo.write_truth(calls, truth)
+    click.echo(f"{len(calls)} calls written to {directory}")
+
+
+@main.command()
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Retention clock (default today).")
+def run(as_of) -> None:
+    """Process everything waiting in the landing zone, refresh themes and marts, sweep retention."""
+    from pipelines.runner import dagster_instance, run_all
+
+    with dagster_instance() as instance:
+        summary = run_all(instance, retention_as_of=as_of.date() if as_of else None, log=click.echo)
+    click.echo(f"done: {len(summary.partitions)} call dates, {len(summary.run_ids)} Dagster runs")
+
+
+@main.command()
+@click.option("--calls", "n_calls", default=20, show_default=True)
+def demo(n_calls: int) -> None:
+    """Generate demo calls and run the whole pipeline on them."""
+    from assets import keys
+    from assets import demo_data as demo_mod
+    from pipelines.runner import dagster_instance, run_all
+
+    settings = Settings.from_env()
+    settings.make_dirs()
+    path, created = keys.init_key()
+    click.echo(f"pseudonym key: {path} ({'created' if created else 'existing'})")
+    _speak_with_progress(demo_mod.build_calls(n_calls, date.today()), settings.landing_dir)
+    with dagster_instance() as instance:
+        run_all(instance, log=click.echo)
+    click.echo("")
+    click.echo(f"Warehouse: {settings.warehouse_path}")
+    click.echo("  theme trends: marts.theme_trends (open read-only; see notebooks/theme_trends.ipynb)")
+    click.echo("Dagster UI: make ui   (or: dagster dev -w workspace.yaml)")
+
+
+def _speak_with_progress(calls, directory: Path) -> None:
+    from assets import demo_data as demo
+
+    with click.progressbar(length=len(calls), label="speaking calls (espeak-ng)") as bar:
+        demo.write_calls(calls, directory, on_written=lambda _: bar.update(1))
+
+
+@main.command("redact-text")
+def redact_text() -> None:
+    """JSONL {"id", "text"} on stdin -> JSONL {"id", "text", "entities"} on stdout."""
+    from assets import keys
+    from assets.pii import Pseudonymiser
+
+    try:
+        pseudonymiser = Pseudonymiser(keys.load_key())
+    except keys.PseudonymKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            text = record["text"]
+            if not isinstance(text, str):
+                raise TypeError
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise click.ClickException(f"line {n}: expected a JSON object with a string 'text'")
+        red = pseudonymiser.redact(text)
+        out = {"id": record.get("id"), "text": red.text,
+               "entities": [{"type": e.type, "start": e.start, "end": e.end} for e in red.entities]}
+        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.flush()
+
+
+@main.command()
+@click.argument("audio", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def transcribe(audio: Path) -> None:
+    """Transcribe one audio file with the pipeline's settings; segments as JSON on stdout."""
+    from assets.transcribe import transcribe_file
+
+    t = transcribe_file(audio)
+    click.echo(json.dumps({"duration_s": t.duration_s, "language": t.language, "segments": [
+        {"start": s.start_s, "end": s.end_s, "speaker": s.speaker, "text": s.text} for s in t.segments]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets import transcribe
+from assets.warehouse import ensure_schema
+from pipelines.defs.resources import WhisperSettings
+from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
+
+
+@dg.asset(
+    key=["casework", "transcripts"],
+    deps=[dg.AssetKey(["casework", "calls"])],
+    partitions_def=call_dates,
+    pool=DUCKDB_WRITER_POOL,
+    group_name="transcription",
+    kinds={"duckdb", "python"},
+    description="Personal transcripts and timed segments (faster-whisper, offline model).",
+)
+def casework_transcripts(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, whisper: WhisperSettings
+) -> dg.MaterializeResult:
+    with warehouse.get_connection() as conn:
+        ensure_schema(conn)
+        result = transcribe.transcribe_date(
+            conn, partition_date(context), whisper.model, whisper.compute_type, log=context.log.info
+        )
+    for call_id, reason in result.quarantined:
+        context.log.warning(f"quarantined {call_id}: {reason}")
+    return dg.MaterializeResult(metadata={
+        "calls_transcribed": result.transcribed,
+        "quarantined": len(result.quarantined),
+        "audio_hours": round(result.audio_seconds / 3600, 4),
+        "real_time_factor": round(result.real_time_factor, 4),
+        "model": whisper.model,
+    })

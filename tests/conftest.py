@@ -1,0 +1,85 @@
+"""Shared fixtures: one real pipeline run on generated calls, reused by the end-to-end tests.
+
+Everything is real: espeak-ng speech, faster-whisper, Presidio, BERTopic, dbt and Dagster.
+Only the clock-free parts are varied per test; the expensive run happens once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+TEST_KEY = "5f1d3c0a9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6"
+
+# Before anything imports the pipeline: never reach for a hub; a fixed key for the tests.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["CALLCANON_PSEUDONYM_KEY"] = TEST_KEY
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+os.environ.pop("DAGSTER_HOME", None)  # each test session uses a throwaway Dagster instance
+
+
+@dataclass
+class PipelineRun:
+    data_dir: Path
+    warehouse: Path
+    calls: list  # assets.demo_data.DemoCall
+    instance: object
+    today: date
+
+    def query(self, sql: str, params=None):
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="session")
+def data_env(tmp_path_factory):
+    """Point every callcanon location at a fresh folder for this session."""
+    data = tmp_path_factory.mktemp("callcanon-data")
+    for var in ("CALLCANON_LANDING", "CALLCANON_AUDIO_STORE", "CALLCANON_QUARANTINE", "CALLCANON_WAREHOUSE"):
+        os.environ.pop(var, None)
+    os.environ["CALLCANON_DATA"] = str(data)
+    from assets.settings import Settings
+
+    settings = Settings.from_env()
+    settings.export()
+    settings.make_dirs()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest(data_env):
+    """One `dbt parse` per test session, as dagster-dbt expects."""
+    from pipelines.runner import ensure_dbt_manifest
+
+    return ensure_dbt_manifest(force=True)
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(data_env, dbt_manifest) -> PipelineRun:
+    """Ten recent calls plus two 45-day-old ones, one broken sidecar and one file that is not
+    audio, run through every stage by real Dagster jobs."""
+    import dagster as dg
+
+    from assets import demo_data
+    from pipelines.runner import run_all
+
+    today = date.today()
+    calls = demo_data.build_calls(10, today, seed=11)
+    demo_data.write_calls(calls, data_env.landing_dir)
+    # Bad input the run must survive: unreadable sidecar, and a ".wav" that is not audio.
+    (data_env.landing_dir / "call-broken-json.json").write_text("{not json")
+    (data_env.landing_dir / "call-broken-json.wav").write_bytes(b"RIFF")
+    bad_day = date.fromisoformat(calls[0].call_date)
+    (data_env.landing_dir / "call-not-audio.wav").write_bytes(os.urandom(4096))
+    (data_env.landing_dir / "call-not-audio.json").write_text(json.dumps(
+        {"call_id": "call-not-audio", "started_at": f"{bad_day.isoformat()}T11:00:00Z"}))
+    instance = dg.DagsterInstance.ephemeral()
+    run_all(instance, log=lambda *_: None)
+    return PipelineRun(data_env.data_dir, data_env.warehouse_path, calls, instance, today)

@@ -1,0 +1,47 @@
+"""The pseudonymiser on written and spoken identifiers (the broader evaluation is a benchmark)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assets.pii import Pseudonymiser, spoken_to_digits
+
+
+@pytest.fixture(scope="module")
+def pseudonymiser():
+    return Pseudonymiser(bytes.fromhex("00" * 16 + "ff" * 16))
+
+
+@pytest.mark.parametrize("text, must_go", [
+    ("My name is Sarah Jones.", ["Sarah", "Jones"]),
+    ("I saw Dr Patel yesterday.", ["Patel"]),
+    ("My NHS number is 943 476 5919.", ["943", "5919"]),
+    ("It's nine four three, four seven six, five nine one nine.", ["nine four three", "five nine one nine"]),
+    ("Ring me on oh seven seven double oh, nine double oh, one two three.", ["seven seven", "one two three"]),
+    ("Call +44 7911 123456 any time.", ["7911", "123456"]),
+    ("Email jane.doe@example.co.uk please.", ["jane.doe"]),
+    ("My postcode is LS6 2AB.", ["LS6", "2AB"]),
+    ("It is about complaint C-123456.", ["123456"]),
+])
+def test_identifiers_are_replaced(pseudonymiser, text, must_go):
+    out = pseudonymiser.redact(text).text
+    for fragment in must_go:
+        assert fragment not in out, out
+
+
+def test_tokens_are_keyed_stable_and_form_independent(pseudonymiser):
+    written = pseudonymiser.redact("My number is 07700 900123.").text
+    spoken = pseudonymiser.redact("My number is oh seven seven oh oh, nine oh oh, one two three.").text
+    assert written.split()[-1].rstrip(".") == spoken.split()[-1].rstrip(".")
+    other_key = Pseudonymiser(bytes(32)).redact("My number is 07700 900123.").text
+    assert other_key != written
+
+
+def test_what_people_call_about_is_kept(pseudonymiser):
+    text = "I waited nine hours in A&E for pain relief and the discharge letter never came."
+    assert pseudonymiser.redact(text).text == text
+
+
+def test_spoken_numbers_become_digits():
+    assert spoken_to_digits("oh seven seven double oh nine") == ("077009", 6)
+    assert spoken_to_digits("treble five, 12") == ("55512", 3)
