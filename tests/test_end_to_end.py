@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from assets.pii import NUMBER_RUN, spoken_to_digits
+from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits
 
 
 def _digits_said(text: str) -> list[str]:
@@ -30,6 +30,16 @@ def test_transcripts_contain_the_spoken_theme_words(pipeline_run):
     segments = pipeline_run.query(
         "SELECT count(*), min(end_s - start_s) FROM casework.segments")[0]
     assert segments[0] >= len(pipeline_run.calls) and segments[1] > 0
+    # Two-channel calls keep who said what; mono calls say they do not know.
+    speakers = dict(pipeline_run.query(
+        "SELECT call_id, list(DISTINCT speaker ORDER BY speaker) FROM casework.segments GROUP BY 1"))
+    for call in pipeline_run.calls:
+        assert speakers[call.call_id] == (["caller", "staff"] if call.stereo else ["unknown"]), call.call_id
+    assert any(c.stereo for c in pipeline_run.calls) and not all(c.stereo for c in pipeline_run.calls)
+    flags = pipeline_run.query("SELECT count(*) FROM casework.transcripts WHERE quality IS NULL OR cache_key IS NULL")
+    assert flags[0][0] == 0
+    words = pipeline_run.query("SELECT count(DISTINCT call_id), min(probability) FROM casework.words")[0]
+    assert words[0] == len(pipeline_run.calls) and words[1] > 0
 
 
 def test_canon_holds_none_of_the_planted_identifiers(pipeline_run):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assets.pii import Pseudonymiser, spoken_to_digits
+from assets.pii import Pseudonymiser
+from assets.spoken_numbers import spoken_to_digits
 
 
 @pytest.fixture(scope="module")

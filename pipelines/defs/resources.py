@@ -1,5 +1,6 @@
 """Resources shared by every stage: the warehouse, file locations, models and the key."""
 
+import os
 from functools import lru_cache
 
 import dagster as dg
@@ -15,13 +16,26 @@ class CallStore(dg.ConfigurableResource):
     landing_dir: str
     store_dir: str
     quarantine_dir: str
+    sidecar_grace_s: float = float(os.environ.get("CALLCANON_SIDECAR_GRACE_S", 600))
 
 
 class WhisperSettings(dg.ConfigurableResource):
-    """Which faster-whisper model to use; the default is the packaged tiny.en."""
+    """Transcription settings. Defaults come from `WhisperConfig`; set them per deployment in
+    the resource config, or with CALLCANON_WHISPER_MODEL / _DEVICE / _BATCH_SIZE in the env."""
 
-    model: str = transcribe.PACKAGED_TINY_EN
-    compute_type: str = "int8"
+    model: str = os.environ.get("CALLCANON_WHISPER_MODEL", transcribe.WhisperConfig.model)
+    device: str = os.environ.get("CALLCANON_WHISPER_DEVICE", transcribe.WhisperConfig.device)
+    compute_type: str = transcribe.WhisperConfig.compute_type
+    beam_size: int = transcribe.WhisperConfig.beam_size
+    batch_size: int = int(os.environ.get("CALLCANON_WHISPER_BATCH_SIZE", transcribe.WhisperConfig.batch_size))
+    max_call_minutes: float = float(os.environ.get("CALLCANON_MAX_CALL_MINUTES",
+                                                   transcribe.WhisperConfig.max_call_minutes))
+
+    def config(self) -> transcribe.WhisperConfig:
+        return transcribe.WhisperConfig(
+            model=self.model, device=self.device, compute_type=self.compute_type,
+            beam_size=self.beam_size, batch_size=self.batch_size, max_call_minutes=self.max_call_minutes,
+        )
 
 
 @lru_cache(maxsize=2)

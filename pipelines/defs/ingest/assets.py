@@ -32,7 +32,7 @@ def casework_calls(
         ensure_schema(conn)
         result = ingest.ingest_date(
             conn, Path(call_store.landing_dir), Path(call_store.store_dir),
-            Path(call_store.quarantine_dir), day,
+            Path(call_store.quarantine_dir), day, call_store.sidecar_grace_s,
         )
         total = conn.execute("SELECT count(*) FROM casework.calls WHERE call_date = ?", [day]).fetchone()[0]
     for item, reason in result.quarantined:

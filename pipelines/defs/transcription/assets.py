@@ -22,12 +22,17 @@ def casework_transcripts(
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
         result = transcribe.transcribe_date(
-            conn, partition_date(context), whisper.model, whisper.compute_type, log=context.log.info
+            conn, partition_date(context), whisper.config(), log=context.log.info
         )
+        quality = dict(conn.execute(
+            "SELECT quality, count(*) FROM casework.transcripts WHERE call_date = ? GROUP BY 1",
+            [partition_date(context)]).fetchall())
     for call_id, reason in result.quarantined:
         context.log.warning(f"quarantined {call_id}: {reason}")
     return dg.MaterializeResult(metadata={
         "calls_transcribed": result.transcribed,
+        "calls_cached": result.cached,
+        "quality": {str(k): v for k, v in quality.items()},
         "quarantined": len(result.quarantined),
         "audio_hours": round(result.audio_seconds / 3600, 4),
         "real_time_factor": round(result.real_time_factor, 4),
