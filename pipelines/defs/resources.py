@@ -28,13 +28,15 @@ class WhisperSettings(dg.ConfigurableResource):
     compute_type: str = transcribe.WhisperConfig.compute_type
     beam_size: int = transcribe.WhisperConfig.beam_size
     batch_size: int = int(os.environ.get("CALLCANON_WHISPER_BATCH_SIZE", transcribe.WhisperConfig.batch_size))
+    chunk_s: int = int(os.environ.get("CALLCANON_WHISPER_CHUNK_S", transcribe.WhisperConfig.chunk_s))
     max_call_minutes: float = float(os.environ.get("CALLCANON_MAX_CALL_MINUTES",
                                                    transcribe.WhisperConfig.max_call_minutes))
 
     def config(self) -> transcribe.WhisperConfig:
         return transcribe.WhisperConfig(
             model=self.model, device=self.device, compute_type=self.compute_type,
-            beam_size=self.beam_size, batch_size=self.batch_size, max_call_minutes=self.max_call_minutes,
+            beam_size=self.beam_size, batch_size=self.batch_size, chunk_s=self.chunk_s,
+            max_call_minutes=self.max_call_minutes,
         )
 
 

@@ -1,0 +1,141 @@
+"""Transcription benchmark: accuracy against the script, throughput against raw faster-whisper.
+
+Generates demo calls (espeak-ng), writes each as 8 kHz μ-law stereo (one party per channel, as
+call recorders store them) and as 16 kHz mono, then measures on the same files in the same run:
+
+- the callcanon stage (`transcribe_date`: probe, decode, per-channel transcription, guards,
+  word timings, one warehouse transaction per day), and
+- raw `faster_whisper.BatchedInferencePipeline` with the same model and decoding settings,
+  and again with faster-whisper's default chunking, for reference.
+
+Prints word error rate per variant (jiwer; numbers normalised to digits on both sides, since
+"nine four three" and "943" are the same words said) and throughput as audio seconds per
+wall-clock second, with the stage's ratio to the raw baseline.
+
+    .venv/bin/python benchmarks/transcription.py [--calls 12] [--model packaged:tiny.en]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import jiwer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assets import demo_data, ingest, warehouse  # noqa: E402
+from assets.models import resolve_model  # noqa: E402
+from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits  # noqa: E402
+from assets.transcribe import WhisperConfig, _batched, transcribe_date  # noqa: E402
+
+DAY = date(2026, 3, 2)
+
+
+def normalise(text: str) -> str:
+    text = NUMBER_RUN.sub(lambda m: " " + spoken_to_digits(m.group())[0] + " ", text.lower())
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def wer(refs: list[str], hyps: list[str]) -> float:
+    return jiwer.wer([normalise(r) for r in refs], [normalise(h) for h in hyps])
+
+
+def make_corpus(root: Path, n_calls: int) -> dict[str, tuple[Path, list]]:
+    """variant -> (landing dir, calls). Same calls, two recordings each."""
+    calls = demo_data.build_calls(n_calls, DAY, seed=3, expired=False)
+    calls = [replace(c, call_id=f"bench-{n:03d}", call_date=DAY.isoformat()) for n, c in enumerate(calls)]
+    variants = {
+        "8k-ulaw-stereo": dict(audio_format="wav-ulaw", sample_rate=8000, stereo=True),
+        "16k-mono": dict(audio_format="wav", sample_rate=16000, stereo=False),
+    }
+    out = {}
+    for name, fmt in variants.items():
+        landing = root / name
+        out[name] = (landing, [replace(c, **fmt) for c in calls])
+    for n, call in enumerate(calls):
+        tracks = demo_data.render_tracks(call.turns)
+        for name, (landing, vcalls) in out.items():
+            vc = vcalls[n]
+            landing.mkdir(parents=True, exist_ok=True)
+            demo_data.write_audio(tracks, landing / vc.call_id, vc.audio_format, vc.sample_rate, vc.stereo)
+            (landing / f"{vc.call_id}.json").write_text(json.dumps(demo_data.sidecar_for(vc, n)))
+    return out
+
+
+def run_stage(landing: Path, root: Path, config: WhisperConfig) -> tuple[float, float, dict[str, str]]:
+    conn = duckdb.connect(str(root / f"{landing.name}.duckdb"))
+    warehouse.ensure_schema(conn)
+    ingest.ingest_date(conn, landing, root / f"{landing.name}-store", root / "q", DAY, sidecar_grace_s=0)
+    started = time.perf_counter()
+    result = transcribe_date(conn, DAY, config)
+    elapsed = time.perf_counter() - started
+    texts = dict(conn.execute("SELECT call_id, text FROM casework.transcripts").fetchall())
+    audio_s = conn.execute("SELECT sum(duration_s) FROM casework.transcripts").fetchone()[0]
+    assert result.transcribed == len(texts) and not result.quarantined
+    return audio_s, elapsed, texts
+
+
+def run_raw(paths: list[Path], config: WhisperConfig, same_chunking: bool) -> tuple[float, dict[str, str]]:
+    from faster_whisper.vad import VadOptions
+
+    pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type())
+    extra = dict(chunk_length=config.chunk_s, vad_parameters=VadOptions(max_speech_duration_s=config.chunk_s)) \
+        if same_chunking else {}
+    texts, started = {}, time.perf_counter()
+    for path in paths:
+        segments, _ = pipeline.transcribe(
+            str(path), language=config.language, beam_size=config.beam_size, batch_size=config.batch_size,
+            word_timestamps=True, condition_on_previous_text=False, vad_filter=True, **extra)
+        texts[path.stem] = " ".join(s.text.strip() for s in segments)
+    return time.perf_counter() - started, texts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=12, help="calls per variant (~55 s of audio each)")
+    parser.add_argument("--model", default=WhisperConfig.model)
+    parser.add_argument("--batch-size", type=int, default=WhisperConfig.batch_size)
+    parser.add_argument("--chunk-s", type=int, default=WhisperConfig.chunk_s)
+    args = parser.parse_args()
+    config = WhisperConfig(model=args.model, batch_size=args.batch_size, chunk_s=args.chunk_s)
+    resolve_model(config.model)
+    _batched(config.model, config.resolved_device(), config.resolved_compute_type())  # load before timing
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        corpus = make_corpus(root, args.calls)
+        print(f"model {config.model} ({config.resolved_device()}, {config.resolved_compute_type()}), "
+              f"batch {config.batch_size}, chunks {config.chunk_s} s, {args.calls} calls per variant\n")
+        print(f"{'variant':16} {'audio min':>9} {'system':28} {'WER':>6} {'audio s/s':>9} {'ratio':>6}")
+        for name, (landing, calls) in corpus.items():
+            refs = {c.call_id: c.script for c in calls}
+            paths = sorted(p for p in landing.iterdir() if p.suffix == ".wav")
+            raw_s, raw_texts = run_raw(paths, config, same_chunking=True)
+            default_s, default_texts = run_raw(paths, config, same_chunking=False)
+            audio_s, stage_s, stage_texts = run_stage(landing, root, config)
+            ids = sorted(refs)
+            base = audio_s / raw_s
+            rows = [
+                ("raw faster-whisper (same)", raw_texts, raw_s),
+                ("raw faster-whisper (defaults)", default_texts, default_s),
+                ("callcanon stage", stage_texts, stage_s),
+            ]
+            for label, texts, secs in rows:
+                score = wer([refs[i] for i in ids], [texts[i] for i in ids])
+                speed = audio_s / secs
+                print(f"{name:16} {audio_s / 60:9.1f} {label:28} {score:6.1%} {speed:9.1f} {speed / base:6.2f}")
+        print("\nratio: throughput relative to raw faster-whisper with the same settings, same run.")
+
+
+if __name__ == "__main__":
+    main()
