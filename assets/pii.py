@@ -61,7 +61,7 @@ def _build_recognisers():
     from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
     class NumberRunRecognizer(EntityRecognizer):
-        """A long number however it is written or said ("943 476 5919", "9-4-3...",
+        """A long number (five digits or more, or four said digit by digit) however it is written or said ("943 476 5919", "9-4-3...",
         "oh seven seven double oh nine..."): in a call, a long number is an NHS number, a phone
         number or a reference, and even a mis-heard one must not survive."""
 
@@ -72,7 +72,7 @@ def _build_recognisers():
             results = []
             for m in NUMBER_RUN.finditer(text):
                 digits, tokens = spoken_to_digits(m.group())
-                if not (len(digits) >= 6 or (tokens >= 3 and len(digits) >= 4)):
+                if not (len(digits) >= 5 or (tokens >= 3 and len(digits) >= 4)):
                     continue
                 kind = number_kind(m.group(), digits)
                 if kind in entities:
@@ -128,6 +128,14 @@ def _build_recognisers():
         r"(?i:post\s?cod(?:e|ing))(?:\s+(?:is|in|was|it's))?[\s:,]+([A-Z0-9](?:[A-Z0-9.\- ]{0,10}[A-Z0-9])?)\b",
         0.85,
     )
+    # Presidio's UK postcode recogniser scores a bare postcode too low to pass the threshold
+    # ("I live at LS6 2AB" survived); a full, capitalised postcode is identifying on its own.
+    written_postcode = PatternRecognizer(
+        supported_entity="UK_POSTCODE",
+        name="WrittenPostcodeRecognizer",
+        patterns=[Pattern("full UK postcode", r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b", 0.85)],
+        global_regex_flags=re.MULTILINE,
+    )
     complaint_ref = PatternRecognizer(
         supported_entity="COMPLAINT_REF",
         name="ComplaintRefRecognizer",
@@ -135,7 +143,7 @@ def _build_recognisers():
     )
     return [NumberRunRecognizer(supported_entities=["PHONE_NUMBER", "UK_NHS", "ID_NUMBER"],
                                 name="NumberRunRecognizer"),
-            introduced_name, spoken_postcode, complaint_ref, OfflineEmailRecognizer()]
+            introduced_name, spoken_postcode, written_postcode, complaint_ref, OfflineEmailRecognizer()]
 
 
 def _normalise(entity_type: str, value: str) -> str:
@@ -217,25 +225,44 @@ class Pseudonymiser:
         return Redaction("".join(out), entities)
 
 
-def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> int:
-    """Write the canon rows for one call date; returns how many calls were written."""
+RESTRICTION_KINDS = ("call", "complaint", "number", "person")
+
+
+def restriction_ref(pseudonymiser: "Pseudonymiser", kind: str, value: str) -> str:
+    """What `governance.restrictions` holds: ids as they are, numbers as their pseudonym token."""
+    if kind not in RESTRICTION_KINDS:
+        raise ValueError(f"restriction kind must be one of {', '.join(RESTRICTION_KINDS)}")
+    return pseudonymiser.token("PHONE_NUMBER", value) if kind == "number" else value
+
+
+def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[int, int]:
+    """Write the canon rows for one call date, leaving out restricted calls (and removing any
+    canon row they already had). Returns (calls written, calls withheld)."""
     from assets import warehouse
 
     rows = conn.execute(
-        """SELECT t.call_id, t.call_date, c.direction, c.team, c.service_area, t.text
+        """SELECT t.call_id, t.call_date, c.direction, c.team, c.service_area, t.text,
+                  c.complaint_id, c.external_number
            FROM casework.transcripts t JOIN casework.calls c USING (call_id)
            WHERE t.call_date = ? ORDER BY t.call_id""",
         [call_date],
     ).fetchall()
-    out = []
-    for call_id, d, direction, team, area, text in rows:
+    restricted = {(k, r) for k, r in conn.execute("SELECT kind, ref FROM governance.restrictions").fetchall()}
+    people = {r for k, r in restricted if k == "person"}
+    out, withheld = [], 0
+    for call_id, d, direction, team, area, text, complaint, number in rows:
         red = pseudonymiser.redact(text)
-        out.append((call_id, d, direction, team, area, red.text, len(red.entities)))
+        if (("call", call_id) in restricted or ("complaint", complaint) in restricted
+                or (number and ("number", restriction_ref(pseudonymiser, "number", number)) in restricted)
+                or any(p in red.text for p in people)):
+            withheld += 1
+            continue
+        out.append((call_id, d, direction, team, area, red.text, len(red.entities), _now()))
     ids = [r[0] for r in rows]
-    columns = ("call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced")
-    warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids,
-                           columns + ("pseudonymised_at",), [r + (_now(),) for r in out])
-    return len(out)
+    columns = ("call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced",
+               "pseudonymised_at")
+    warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids, columns, out)
+    return len(out), withheld
 
 
 def _now():

@@ -47,12 +47,17 @@ def delete_expired_audio(conn, policy: Policy, as_of: date) -> list[Deletion]:
     leaves each call either untouched or fully recorded, and a re-run finishes the rest."""
     done = []
     for call_id, call_date, path, expired_on, rule in expired_audio(conn, policy, as_of):
-        audio = Path(path)
-        size = audio.stat().st_size if audio.exists() else 0
-        audio.unlink(missing_ok=True)
+        # The redacted copy goes with the original: it is still the call's audio.
+        copies = [Path(r[0]) for r in conn.execute(
+            "SELECT path FROM casework.redacted_audio WHERE call_id = ?", [call_id]).fetchall()]
+        size = 0
+        for audio in (Path(path), *copies):
+            size += audio.stat().st_size if audio.exists() else 0
+            audio.unlink(missing_ok=True)
         conn.execute("BEGIN TRANSACTION")
         conn.execute("UPDATE casework.calls SET audio_deleted_at = ? WHERE call_id = ?",
                      [datetime.now(timezone.utc), call_id])
+        conn.execute("DELETE FROM casework.redacted_audio WHERE call_id = ?", [call_id])
         conn.execute(
             """INSERT INTO governance.retention_log
                (run_at, policy, rule, data_class, call_ref, call_date, expired_on, bytes_deleted)

@@ -16,6 +16,7 @@ ENV_DATA = "CALLCANON_DATA"
 ENV_LANDING = "CALLCANON_LANDING"
 ENV_STORE = "CALLCANON_AUDIO_STORE"
 ENV_QUARANTINE = "CALLCANON_QUARANTINE"
+ENV_REDACTED = "CALLCANON_REDACTED_AUDIO"
 ENV_WAREHOUSE = "CALLCANON_WAREHOUSE"
 ENV_POLICY = "CALLCANON_POLICY"
 
@@ -26,6 +27,7 @@ class Settings:
     landing_dir: Path
     store_dir: Path
     quarantine_dir: Path
+    redacted_dir: Path
     warehouse_path: Path
     policy: str
 
@@ -37,6 +39,7 @@ class Settings:
             landing_dir=Path(os.environ.get(ENV_LANDING, data / "landing")).resolve(),
             store_dir=Path(os.environ.get(ENV_STORE, data / "audio")).resolve(),
             quarantine_dir=Path(os.environ.get(ENV_QUARANTINE, data / "quarantine")).resolve(),
+            redacted_dir=Path(os.environ.get(ENV_REDACTED, data / "redacted_audio")).resolve(),
             warehouse_path=Path(os.environ.get(ENV_WAREHOUSE, data / "warehouse.duckdb")).resolve(),
             policy=os.environ.get(ENV_POLICY, "ombudsman"),
         )
@@ -48,6 +51,7 @@ class Settings:
         os.environ.setdefault(ENV_LANDING, str(self.landing_dir))
         os.environ.setdefault(ENV_STORE, str(self.store_dir))
         os.environ.setdefault(ENV_QUARANTINE, str(self.quarantine_dir))
+        os.environ.setdefault(ENV_REDACTED, str(self.redacted_dir))
         os.environ.setdefault(ENV_WAREHOUSE, str(self.warehouse_path))
         os.environ.setdefault(ENV_POLICY, self.policy)
         # Models come from PyPI packages; never let a library reach for a hub.
@@ -61,6 +65,6 @@ class Settings:
             os.environ["PATH"] = os.pathsep.join([bindir, *path])
 
     def make_dirs(self) -> None:
-        for d in (self.data_dir, self.landing_dir, self.store_dir, self.quarantine_dir):
+        for d in (self.data_dir, self.landing_dir, self.store_dir, self.quarantine_dir, self.redacted_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)

@@ -111,8 +111,16 @@ def fit(docs: list[str], n_themes: int = DEFAULT_THEMES, seed: int = SEED) -> Th
     return ThemeFit(themes=themes, assignments=[int(t) for t in topics])
 
 
+class CanonNotClean(RuntimeError):
+    """The residual-PII scan found identifiers in the canon: nothing downstream may use it."""
+
+
 def fit_canon(conn, n_themes: int = DEFAULT_THEMES) -> ThemeFit:
     """Fit on the whole canon and replace the `themes` tables in one transaction."""
+    dirty = conn.execute("SELECT count(*) FROM canon.leak_scan WHERE findings > 0").fetchone()[0]
+    if dirty:
+        raise CanonNotClean(f"{dirty} canon call(s) failed the residual-PII scan (canon.leak_scan); "
+                            "themes and marts are blocked until the canon is clean")
     rows = conn.execute(
         "SELECT call_id, call_date, service_area, team, text FROM canon.transcripts ORDER BY call_id"
     ).fetchall()

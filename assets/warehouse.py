@@ -83,6 +83,14 @@ CREATE TABLE IF NOT EXISTS casework.words (
     probability DOUBLE,
     PRIMARY KEY (call_id, seg_idx, word_idx)
 );
+-- Copies of call audio with identifiers toned out (for training and quality review).
+CREATE TABLE IF NOT EXISTS casework.redacted_audio (
+    call_id VARCHAR PRIMARY KEY,
+    call_date DATE NOT NULL,
+    path VARCHAR NOT NULL,
+    spans INTEGER NOT NULL,
+    seconds_redacted DOUBLE NOT NULL
+);
 CREATE TABLE IF NOT EXISTS casework.quarantine (
     item VARCHAR NOT NULL,
     stage VARCHAR NOT NULL,
@@ -104,6 +112,15 @@ CREATE TABLE IF NOT EXISTS canon.transcripts (
     pseudonymised_at TIMESTAMPTZ NOT NULL
 );
 
+-- Result of the independent residual-PII scan of each canon row: counts by kind, never text.
+CREATE TABLE IF NOT EXISTS canon.leak_scan (
+    call_id VARCHAR PRIMARY KEY,
+    call_date DATE NOT NULL,
+    findings INTEGER NOT NULL,
+    kinds JSON,
+    scanned_at TIMESTAMPTZ NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS themes.topics (
     theme_id INTEGER PRIMARY KEY,
     label VARCHAR NOT NULL,
@@ -117,6 +134,16 @@ CREATE TABLE IF NOT EXISTS themes.call_themes (
     call_date DATE NOT NULL,
     service_area VARCHAR,
     team VARCHAR
+);
+
+-- Restriction requests (UK GDPR art. 18): a restricted call never enters the canon. Numbers and
+-- people are held as their pseudonym tokens, so this table is not itself personal data.
+CREATE TABLE IF NOT EXISTS governance.restrictions (
+    kind VARCHAR NOT NULL,   -- call | complaint | number | person
+    ref VARCHAR NOT NULL,    -- call id, complaint id, or pseudonym token
+    reason VARCHAR,
+    requested_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (kind, ref)
 );
 
 CREATE SEQUENCE IF NOT EXISTS governance.retention_log_seq;

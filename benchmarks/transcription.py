@@ -8,8 +8,9 @@ call recorders store them) and as 16 kHz mono, then measures on the same files i
 - raw `faster_whisper.BatchedInferencePipeline` with the same model and decoding settings,
   and again with faster-whisper's default chunking, for reference.
 
-Prints word error rate per variant (jiwer; numbers normalised to digits on both sides, since
-"nine four three" and "943" are the same words said) and throughput as audio seconds per
+Prints word error rate per variant (jiwer; both sides normalised: numbers to digits, since
+"nine four three" and "943" are the same words said, contractions expanded, compound spellings
+joined) and throughput as audio seconds per
 wall-clock second, with the stage's ratio to the raw baseline.
 
     .venv/bin/python benchmarks/transcription.py [--calls 12] [--model packaged:tiny.en]
@@ -40,8 +41,16 @@ from assets.transcribe import WhisperConfig, _batched, transcribe_date  # noqa: 
 DAY = date(2026, 3, 2)
 
 
+# Spelling variants that are the same words (as Whisper's own English normaliser treats them).
+COMPOUNDS = {"post code": "postcode", "case worker": "caseworker", "phone number": "phonenumber"}
+_contractions = jiwer.ExpandCommonEnglishContractions()
+
+
 def normalise(text: str) -> str:
-    text = NUMBER_RUN.sub(lambda m: " " + spoken_to_digits(m.group())[0] + " ", text.lower())
+    text = _contractions(text.lower().replace("’", "'"))
+    for variant, canonical in COMPOUNDS.items():
+        text = text.replace(variant, canonical)
+    text = NUMBER_RUN.sub(lambda m: " " + spoken_to_digits(m.group())[0] + " ", text)
     text = re.sub(r"[^a-z0-9' ]+", " ", text)
     return re.sub(r"\s+", " ", text).strip()
 

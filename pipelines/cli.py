@@ -84,6 +84,22 @@ def _speak_with_progress(calls, directory: Path) -> None:
         demo.write_calls(calls, directory, on_written=lambda _: bar.update(1))
 
 
+@main.command()
+@click.option("--kind", type=click.Choice(["call", "complaint", "number", "person"]), required=True)
+@click.option("--value", required=True, help="call id, complaint id, phone number, or a <PERSON_...> token")
+@click.option("--reason", default=None, help="the request's reference or reason (no personal data)")
+def restrict(kind: str, value: str, reason: str | None) -> None:
+    """Record a restriction request: the matching calls leave the canon now and stay out."""
+    from assets import keys, restrictions, warehouse
+    from assets.pii import Pseudonymiser
+
+    settings = Settings.from_env()
+    with warehouse.connect(settings.warehouse_path) as conn:
+        warehouse.ensure_schema(conn)
+        n = restrictions.restrict(conn, Pseudonymiser(keys.load_key()), kind, value, reason)
+    click.echo(f"restriction recorded; {n} call(s) withdrawn from the canon (marts follow on their next build)")
+
+
 @main.command("redact-text")
 def redact_text() -> None:
     """JSONL {"id", "text"} on stdin -> JSONL {"id", "text", "entities"} on stdout."""

@@ -56,7 +56,8 @@ def test_landing_sensor_requests_one_run_per_call_date_once(data_env, dbt_manife
     landing.mkdir()
     for n, day in enumerate(["2026-03-02", "2026-03-02", "2026-03-03"]):
         (landing / f"c{n}.json").write_text(f'{{"call_id": "c{n}", "started_at": "{day}T10:00:00Z"}}')
-    store = CallStore(landing_dir=str(landing), store_dir=str(tmp_path / "s"), quarantine_dir=str(tmp_path / "q"))
+    store = CallStore(landing_dir=str(landing), store_dir=str(tmp_path / "s"),
+                      quarantine_dir=str(tmp_path / "q"), redacted_dir=str(tmp_path / "r"))
     ctx = dg.build_sensor_context(resources={"call_store": store})
     requests = landing_zone_sensor(ctx)
     assert sorted(r.partition_key for r in requests) == ["2026-03-02", "2026-03-03"]

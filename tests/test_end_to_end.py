@@ -61,6 +61,8 @@ def test_canon_holds_none_of_the_planted_identifiers(pipeline_run):
     # Each call has at least its name and NHS number replaced (tiny.en sometimes garbles the
     # phone number beyond recognition as a number; the long-number check above still holds).
     assert pipeline_run.query("SELECT min(entities_replaced) FROM canon.transcripts")[0][0] >= 2
+    # The independent scan agrees: nothing identifying is left in any canon row.
+    assert pipeline_run.query("SELECT count(*), sum(findings) FROM canon.leak_scan") == [(len(canon), 0)]
 
 
 def test_each_call_has_a_theme_and_the_mart_counts_them(pipeline_run):
@@ -85,10 +87,16 @@ def test_retention_deletes_expired_unlinked_audio_and_keeps_the_rest(pipeline_ru
     expired_linked = [r for r in rows if (pipeline_run.today - r[1]).days > 30 and r[2] is not None]
     recent_unlinked = [r for r in rows if (pipeline_run.today - r[1]).days <= 30 and r[2] is None]
     assert expired_unlinked and expired_linked and recent_unlinked
+    redacted = dict(pipeline_run.query("SELECT call_id, path FROM casework.redacted_audio"))
     for call_id, _, _, path, deleted_at in expired_unlinked:
         assert not Path(path).exists() and deleted_at is not None, call_id
+        # Its identifier-free copy went too: the policy's audio period covers both.
+        assert call_id not in redacted
+        assert not list((pipeline_run.data_dir / "redacted_audio").rglob(f"{call_id}.wav"))
     for call_id, _, _, path, deleted_at in expired_linked + recent_unlinked:
         assert Path(path).exists() and deleted_at is None, call_id
+        if call_id in calls:  # the undecodable test file has no transcript, so no copy
+            assert Path(redacted[call_id]).exists(), call_id
     log = pipeline_run.query("SELECT data_class, rule, bytes_deleted FROM governance.retention_log")
     assert len(log) == len(expired_unlinked)
     assert all(r[0] == "audio" and r[1] == "unlinked.audio_days" and r[2] > 0 for r in log)
@@ -119,6 +127,10 @@ def test_rerunning_a_partition_does_not_duplicate_rows(pipeline_run):
     before = {t: pipeline_run.query(f"SELECT count(*) FROM {t}")[0][0] for t in tables}
     job = defs().resolve_job_def("process_calls")
     for day in sorted(days):
-        assert job.execute_in_process(partition_key=day, instance=pipeline_run.instance).success
+        result = job.execute_in_process(partition_key=day, instance=pipeline_run.instance)
+        assert result.success
+        # The blocking residual-PII check ran on the canon and passed.
+        [check] = result.get_asset_check_evaluations()
+        assert check.check_name == "canon_has_no_residual_pii" and check.passed
     after = {t: pipeline_run.query(f"SELECT count(*) FROM {t}")[0][0] for t in tables}
     assert after == before

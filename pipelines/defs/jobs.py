@@ -6,7 +6,8 @@ from pipelines.partitions import call_dates
 
 process_calls = dg.define_asset_job(
     "process_calls",
-    selection=dg.AssetSelection.keys("casework/calls", "casework/transcripts", "canon/transcripts"),
+    selection=dg.AssetSelection.keys(
+        "casework/calls", "casework/transcripts", "canon/transcripts", "casework/redacted_audio"),
     partitions_def=call_dates,
     description="Ingest, transcribe and pseudonymise one call date.",
 )

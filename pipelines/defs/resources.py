@@ -16,6 +16,7 @@ class CallStore(dg.ConfigurableResource):
     landing_dir: str
     store_dir: str
     quarantine_dir: str
+    redacted_dir: str
     sidecar_grace_s: float = float(os.environ.get("CALLCANON_SIDECAR_GRACE_S", 600))
 
 
@@ -69,6 +70,7 @@ def resources() -> dg.Definitions:
                 landing_dir=dg.EnvVar("CALLCANON_LANDING"),
                 store_dir=dg.EnvVar("CALLCANON_AUDIO_STORE"),
                 quarantine_dir=dg.EnvVar("CALLCANON_QUARANTINE"),
+                redacted_dir=dg.EnvVar("CALLCANON_REDACTED_AUDIO"),
             ),
             "whisper": WhisperSettings(),
             "pseudonym_key": PseudonymKey(),

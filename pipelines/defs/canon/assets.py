@@ -1,9 +1,12 @@
+import json
+from pathlib import Path
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import pii
+from assets import audio_redaction, leak_scan, pii, warehouse as wh
 from assets.warehouse import ensure_schema
-from pipelines.defs.resources import PseudonymKey
+from pipelines.defs.resources import CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 
 
@@ -20,11 +23,54 @@ def canon_transcripts(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey
 ) -> dg.MaterializeResult:
     pseudonymiser = pseudonym_key.pseudonymiser()
+    day = partition_date(context)
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
-        written = pii.pseudonymise_date(conn, partition_date(context), pseudonymiser)
+        written, withheld = pii.pseudonymise_date(conn, day, pseudonymiser)
         replaced = conn.execute(
-            "SELECT coalesce(sum(entities_replaced), 0) FROM canon.transcripts WHERE call_date = ?",
-            [partition_date(context)],
+            "SELECT coalesce(sum(entities_replaced), 0) FROM canon.transcripts WHERE call_date = ?", [day],
         ).fetchone()[0]
-    return dg.MaterializeResult(metadata={"calls": written, "identifiers_replaced": int(replaced)})
+        findings = leak_scan.scan_date(conn, day)
+        conn.execute("DELETE FROM canon.leak_scan WHERE call_date = ?", [day])
+        wh.insert_rows(conn, "canon.leak_scan", ("call_id", "call_date", "findings", "kinds", "scanned_at"),
+                       [(f.call_id, day, f.count, json.dumps(f.kinds), pii._now()) for f in findings])
+    leaks = sum(f.count for f in findings)
+    return dg.MaterializeResult(metadata={
+        "calls": written, "withheld_restricted": withheld, "identifiers_replaced": int(replaced),
+        "residual_pii_findings": leaks,
+    })
+
+
+@dg.asset_check(asset=canon_transcripts, blocking=True,
+                description="Independent residual-PII scan of the canon: any finding in any "
+                            "call fails the check and stops themes and marts.")
+def canon_has_no_residual_pii(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+    with warehouse.get_connection() as conn:
+        rows = conn.execute(
+            "SELECT call_id, findings, kinds FROM canon.leak_scan WHERE findings > 0").fetchall()
+    kinds: dict[str, int] = {}
+    for _, _, k in rows:
+        for kind, n in json.loads(k).items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    return dg.AssetCheckResult(passed=not rows, metadata={"calls_with_findings": len(rows), "by_kind": kinds})
+
+
+@dg.asset(
+    key=["casework", "redacted_audio"],
+    deps=[dg.AssetKey(["casework", "transcripts"])],
+    partitions_def=call_dates,
+    pool=DUCKDB_WRITER_POOL,
+    group_name="canon",
+    kinds={"python", "duckdb"},
+    description="Copies of call audio with every identifier toned out (word timings + the pseudonymiser's findings).",
+)
+def redacted_audio(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey,
+    call_store: CallStore,
+) -> dg.MaterializeResult:
+    with warehouse.get_connection() as conn:
+        ensure_schema(conn)
+        done = audio_redaction.redact_date(conn, partition_date(context), pseudonym_key.pseudonymiser(),
+                                           Path(call_store.redacted_dir))
+    return dg.MaterializeResult(metadata={
+        "calls": len(done), "seconds_redacted": round(sum(s for _, s in done), 1)})
