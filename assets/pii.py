@@ -214,8 +214,22 @@ class Pseudonymiser:
         )
         return _merge(results)
 
+    def find_many(self, texts: list[str], batch_size: int = 32) -> list[list[Entity]]:
+        """Batched detection: spaCy runs once over all texts (`nlp.pipe`), which is most of the cost."""
+        from presidio_analyzer import BatchAnalyzerEngine
+
+        batch = BatchAnalyzerEngine(analyzer_engine=self.analyzer)
+        results = batch.analyze_iterator(texts, language="en", batch_size=batch_size,
+                                         entities=list(ENTITIES), score_threshold=self.score_threshold)
+        return [_merge(r) for r in results]
+
+    def redact_many(self, texts: list[str]) -> list[Redaction]:
+        return [self._apply(t, e) for t, e in zip(texts, self.find_many(texts))]
+
     def redact(self, text: str) -> Redaction:
-        entities = self.find(text)
+        return self._apply(text, self.find(text))
+
+    def _apply(self, text: str, entities: list[Entity]) -> Redaction:
         out, pos = [], 0
         for e in entities:
             out.append(text[pos:e.start])
@@ -250,8 +264,8 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
     restricted = {(k, r) for k, r in conn.execute("SELECT kind, ref FROM governance.restrictions").fetchall()}
     people = {r for k, r in restricted if k == "person"}
     out, withheld = [], 0
-    for call_id, d, direction, team, area, text, complaint, number in rows:
-        red = pseudonymiser.redact(text)
+    redactions = pseudonymiser.redact_many([r[5] for r in rows]) if rows else []
+    for (call_id, d, direction, team, area, text, complaint, number), red in zip(rows, redactions):
         if (("call", call_id) in restricted or ("complaint", complaint) in restricted
                 or (number and ("number", restriction_ref(pseudonymiser, "number", number)) in restricted)
                 or any(p in red.text for p in people)):

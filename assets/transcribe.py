@@ -14,16 +14,18 @@ import json
 import re
 import time
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from assets import audio
 from assets.models import resolve_model
 from assets.spoken_numbers import DIGIT_WORDS
 
 # Bump when the transcription logic changes in a way that should invalidate cached transcripts.
-LOGIC_VERSION = "2"
+LOGIC_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,22 @@ def speakers_for_mono(segments: list[Segment]) -> list[Segment]:
     return segments
 
 
+SPLIT_GAP_S = 3.0
+
+
+def _to_channel(seg: Segment, offset: float, roles: tuple[str, str]) -> Segment:
+    """Map a segment of the two-channel concatenation back to its channel's clock and speaker."""
+    def moved(start: float, end: float) -> tuple[float, float, str]:
+        second = start >= offset - SPLIT_GAP_S / 2
+        shift = offset if second else 0.0
+        return max(0.0, start - shift), max(0.0, end - shift), roles[1] if second else roles[0]
+
+    words = tuple(replace(w, start_s=a, end_s=b, speaker=who)
+                  for w in seg.words for a, b, who in [moved(w.start_s, w.end_s)])
+    start, end, speaker = moved(seg.start_s, seg.end_s)
+    return replace(seg, start_s=start, end_s=end, speaker=words[0].speaker if words else speaker, words=words)
+
+
 def transcribe_audio(path: Path, config: WhisperConfig, channels: dict | None = None) -> Transcript:
     """Probe, decode, transcribe (per channel when roles are known) and interleave by time.
     Raises `audio.AudioProblem` for anything that is not a usable recording."""
@@ -222,13 +240,18 @@ def transcribe_audio(path: Path, config: WhisperConfig, channels: dict | None = 
     info = audio.probe(path, max_call_s=config.max_call_minutes * 60)
     split = bool(channels) and info.channels == 2
     arrays = audio.decode(path, info, split_channels=split)
-    segments, dropped, language = [], {"no_speech": 0, "repetition": 0}, config.language
-    for n, samples in enumerate(arrays):
-        speaker = (channels or {}).get(str(n), "unknown") if split else "unknown"
-        segs, drops, language = transcribe_channel(samples, config, speaker)
-        segments.extend(segs)
-        dropped = {k: dropped[k] + drops[k] for k in dropped}
-    segments = interleave(segments) if split else speakers_for_mono(segments)
+    if split:
+        # Both channels in one pass, end to end with a silent gap VAD always cuts at: the batched
+        # pipeline then fills its batches from both parties (measured ~10 % faster than two
+        # passes), and each word's time says which channel, hence which speaker, it came from.
+        gap = np.zeros(int(audio.SAMPLE_RATE * SPLIT_GAP_S), dtype=arrays[0].dtype)
+        segs, dropped, language = transcribe_channel(np.concatenate([arrays[0], gap, arrays[1]]), config, "")
+        offset = len(arrays[0]) / audio.SAMPLE_RATE + SPLIT_GAP_S
+        roles = ((channels or {}).get("0", "unknown"), (channels or {}).get("1", "unknown"))
+        segments = interleave([_to_channel(s, offset, roles) for s in segs])
+    else:
+        segments, dropped, language = transcribe_channel(arrays[0], config, "unknown")
+        segments = speakers_for_mono(segments)
     if not segments:
         raise audio.AudioProblem("no_speech", "no speech found in the recording")
     return Transcript(segments, language, len(arrays[0]) / audio.SAMPLE_RATE,

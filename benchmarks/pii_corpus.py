@@ -1,0 +1,124 @@
+"""A labelled corpus of conversational call lines for the pseudonymisation benchmark.
+
+Each line carries the identifiers planted in it, each with "probes": the fragments that must not
+survive pseudonymisation (a surname, a digit run however said, a spelled letter run, a street name, a day and month of
+birth — month and year alone are the canon's intended granularity). Lines
+without identifiers carry the key phrases analysts need, which must survive untouched. Built
+from templates so every entity type appears written and spoken, with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+FIRST = ["Sarah", "David", "Emma", "James", "Mary", "Peter", "Helen", "John", "Aisha", "Tomasz", "Priya", "Gareth"]
+LAST = ["Jones", "Smith", "Wilson", "Taylor", "Brown", "Walker", "Clarke", "Davies", "Okafor", "Nowak", "Patel", "Hughes"]
+STREETS = ["Park Road", "Church Street", "Station Road", "Victoria Avenue", "Mill Lane", "Kings Drive"]
+DOMAINS = ["gmail.com", "hotmail.co.uk", "outlook.com", "btinternet.com"]
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+KEY_PHRASES = ["pain relief", "discharge letter", "waiting list", "A&E", "maternity unit", "oncology ward",
+               "repeat prescription", "the receptionist", "out of hours", "care plan", "the GP surgery",
+               "the emergency department"]
+
+
+@dataclass
+class Planted:
+    type: str
+    probes: list[str]  # fragments that must not appear in the output (case-insensitive)
+    spoken: bool
+
+
+@dataclass
+class Line:
+    text: str
+    planted: list[Planted] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)  # must survive
+
+
+def say_digits(digits: str, rng: random.Random) -> str:
+    words, i = [], 0
+    while i < len(digits):
+        d = digits[i]
+        run = 1
+        while i + run < len(digits) and digits[i + run] == d and run < 3:
+            run += 1
+        word = "oh" if d == "0" and rng.random() < 0.6 else DIGIT_WORDS[int(d)]
+        if run >= 2 and rng.random() < 0.7:
+            words.append(("double " if run == 2 else "treble ") + word)
+            i += run
+        else:
+            words.append(word)
+            i += 1
+    return " ".join(words)
+
+
+def nhs_number(rng: random.Random) -> str:
+    while True:
+        d = [rng.randint(0, 9) for _ in range(9)]
+        check = 11 - sum(x * w for x, w in zip(d, range(10, 1, -1))) % 11
+        check = 0 if check == 11 else check
+        if check != 10:
+            return "".join(map(str, d)) + str(check)
+
+
+def build(seed: int = 5, per_template: int = 16) -> list[Line]:
+    rng = random.Random(seed)
+    lines: list[Line] = []
+
+    def person():
+        return rng.choice(FIRST), rng.choice(LAST)
+
+    for _ in range(per_template):
+        f, l = person()
+        lines.append(Line(f"Hello, my name is {f} {l} and I'm calling about my mum.", [Planted("PERSON", [f, l], False)]))
+        f, l = person()
+        lines.append(Line(f"yeah it's {f.lower()} {l.lower()} speaking", [Planted("PERSON", [f, l], True)]))
+        f, l = person()
+        lines.append(Line(f"The surname is {l}, that's {' '.join(l.upper())}.",
+                          [Planted("PERSON", [l, " ".join(l.upper())], True)]))
+        _, l = person()
+        title = rng.choice(["Dr", "Doctor", "Nurse", "Sister"])
+        lines.append(Line(f"I saw {title} {l} on the ward and she said it was fine.", [Planted("PERSON", [l], False)]))
+        nhs = nhs_number(rng)
+        lines.append(Line(f"My NHS number is {nhs[:3]} {nhs[3:6]} {nhs[6:]}.", [Planted("UK_NHS", [nhs[-6:]], False)]))
+        nhs = nhs_number(rng)
+        lines.append(Line(f"the NHS number is {say_digits(nhs, rng)}", [Planted("UK_NHS", [nhs[-6:]], True)]))
+        phone = f"07700900{rng.randint(100, 999)}"
+        lines.append(Line(f"You can reach me on {phone[:5]} {phone[5:]} after six.", [Planted("PHONE_NUMBER", [phone[-6:]], False)]))
+        phone = f"07700900{rng.randint(100, 999)}"
+        lines.append(Line(f"my mobile is {say_digits(phone, rng)} thanks", [Planted("PHONE_NUMBER", [phone[-6:]], True)]))
+        phone = f"7700900{rng.randint(100, 999)}"
+        lines.append(Line(f"Call +44 {phone[:4]} {phone[4:]} any time.", [Planted("PHONE_NUMBER", [phone[-6:]], False)]))
+        pc = rng.choice(["LS6 2AB", "M14 5RT", "B15 2TH", "NE4 7PQ", "CF10 3AT"])
+        lines.append(Line(f"I live at {pc} near the park.", [Planted("UK_POSTCODE", [pc, pc.replace(" ", "")], False)]))
+        spoken_pc = " ".join(DIGIT_WORDS[int(c)] if c.isdigit() else c for c in pc.replace(" ", ""))
+        said = spoken_pc.split()
+        lines.append(Line(f"postcode is {spoken_pc}",
+                          [Planted("UK_POSTCODE", [" ".join(said[:-3]), " ".join(said[-3:])], True)]))
+        num = rng.randint(2, 98)
+        street = rng.choice(STREETS)
+        lines.append(Line(f"We're at {num} {street} in the old part of town.", [Planted("ADDRESS", [street], False)]))
+        f, l = person()
+        dom = rng.choice(DOMAINS)
+        lines.append(Line(f"Email me at {f.lower()}.{l.lower()}@{dom} please.", [Planted("EMAIL_ADDRESS", [f"{f.lower()}.{l.lower()}@"], False)]))
+        f, l = person()
+        spoken_dom = dom.replace(".", " dot ")
+        lines.append(Line(f"it's {f.lower()} dot {l.lower()} at {spoken_dom}",
+                          [Planted("EMAIL_ADDRESS", [f"{f.lower()} dot {l.lower()}"], True)]))
+        d, m, y = rng.randint(1, 28), rng.randint(1, 12), rng.randint(1935, 2005)
+        lines.append(Line(f"Date of birth {d:02d}/{m:02d}/{y}.", [Planted("DATE_OF_BIRTH", [f"{d:02d}/{m:02d}"], False)]))
+        months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December"]
+        lines.append(Line(f"I was born on the {d} of {months[m - 1]} {y}.",
+                          [Planted("DATE_OF_BIRTH", [f"{d} of {months[m - 1]}"], True)]))
+        nino = f"{rng.choice('ABCEGHJKLMNPRSTWXYZ')}{rng.choice('ABCEGHJKLMNPRSTWXYZ')}{rng.randint(100000, 999999)}{rng.choice('ABCD')}"
+        lines.append(Line(f"National Insurance {nino[:2]} {nino[2:4]} {nino[4:6]} {nino[6:8]} {nino[8]}.",
+                          [Planted("UK_NINO", [f"{nino[2:4]} {nino[4:6]} {nino[6:8]}", nino[:2] + " " + nino[2:4]], False)]))
+        ref = f"C-{rng.randint(100000, 999999)}"
+        lines.append(Line(f"The complaint reference is {ref}.", [Planted("COMPLAINT_REF", [ref[2:]], False)]))
+        phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
+        lines.append(Line(f"I waited four hours in {phrase_a} and then for {phrase_b}.", [], [phrase_a, phrase_b]))
+        phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
+        lines.append(Line(f"Nobody explained {phrase_a}, and {phrase_b} was never mentioned.", [], [phrase_a, phrase_b]))
+    return lines
