@@ -271,15 +271,9 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
                 or any(p in red.text for p in people)):
             withheld += 1
             continue
-        out.append((call_id, d, direction, team, area, red.text, len(red.entities), _now()))
+        out.append((call_id, d, direction, team, area, red.text, len(red.entities), warehouse.utcnow()))
     ids = [r[0] for r in rows]
     columns = ("call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced",
                "pseudonymised_at")
     warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids, columns, out)
     return len(out), withheld
-
-
-def _now():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)

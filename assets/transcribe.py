@@ -265,12 +265,6 @@ SEGMENT_COLUMNS = ("call_id", "seg_idx", "call_date", "speaker", "start_s", "end
 WORD_COLUMNS = ("call_id", "seg_idx", "word_idx", "speaker", "start_s", "end_s", "word", "probability")
 
 
-def _now():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
-
-
 @dataclass
 class StageResult:
     transcribed: int = 0
@@ -319,7 +313,7 @@ def transcribe_date(conn, call_date, config: WhisperConfig = WhisperConfig(), lo
         result.audio_seconds += t.duration_s
         result.elapsed_s += t.elapsed_s
         transcripts.append((call_id, call_date, t.text, t.language, t.duration_s, config.model, key,
-                            t.avg_logprob, t.quality, len({s.speaker for s in t.segments}), _now()))
+                            t.avg_logprob, t.quality, len({s.speaker for s in t.segments}), warehouse.utcnow()))
         for n, s in enumerate(t.segments):
             segments.append((call_id, n, call_date, s.speaker, s.start_s, s.end_s, s.text,
                              s.avg_logprob, s.no_speech_prob, s.compression_ratio))

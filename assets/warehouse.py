@@ -8,6 +8,7 @@ pseudonymised text, `themes` the topic model's output, `governance` the retentio
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
@@ -159,6 +160,11 @@ CREATE TABLE IF NOT EXISTS governance.retention_log (
     bytes_deleted BIGINT
 );
 """
+
+
+def utcnow() -> datetime:
+    """Timestamps written to the warehouse are timezone-aware UTC."""
+    return datetime.now(timezone.utc)
 
 
 def connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:

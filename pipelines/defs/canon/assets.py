@@ -4,8 +4,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import audio_redaction, leak_scan, pii, warehouse as wh
-from assets.warehouse import ensure_schema
+from assets import audio_redaction, leak_scan, pii
+from assets.warehouse import ensure_schema, insert_rows, utcnow
 from pipelines.defs.resources import CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 
@@ -32,8 +32,8 @@ def canon_transcripts(
         ).fetchone()[0]
         findings = leak_scan.scan_date(conn, day)
         conn.execute("DELETE FROM canon.leak_scan WHERE call_date = ?", [day])
-        wh.insert_rows(conn, "canon.leak_scan", ("call_id", "call_date", "findings", "kinds", "scanned_at"),
-                       [(f.call_id, day, f.count, json.dumps(f.kinds), pii._now()) for f in findings])
+        insert_rows(conn, "canon.leak_scan", ("call_id", "call_date", "findings", "kinds", "scanned_at"),
+                    [(f.call_id, day, f.count, json.dumps(f.kinds), utcnow()) for f in findings])
     leaks = sum(f.count for f in findings)
     return dg.MaterializeResult(metadata={
         "calls": written, "withheld_restricted": withheld, "identifiers_replaced": int(replaced),
