@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from assets import warehouse
 from assets.pii import Pseudonymiser, restriction_ref
 
 
@@ -12,18 +13,13 @@ def restrict(conn, pseudonymiser: Pseudonymiser, kind: str, value: str, reason: 
     """Record the restriction and withdraw matching canon and theme rows now (the marts follow
     on their next build). Returns how many calls were withdrawn."""
     ref = restriction_ref(pseudonymiser, kind, value)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(conn):
         conn.execute("INSERT OR REPLACE INTO governance.restrictions VALUES (?, ?, ?, ?)",
                      [kind, ref, reason, datetime.now(timezone.utc)])
         calls = _matching_calls(conn, pseudonymiser, kind, ref)
         if calls:
             for table in ("canon.transcripts", "canon.leak_scan", "themes.call_themes"):
                 conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [calls])
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return len(calls)
 
 

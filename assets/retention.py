@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from assets import warehouse
 from assets.policy import Policy
 
 
@@ -54,16 +55,15 @@ def delete_expired_audio(conn, policy: Policy, as_of: date) -> list[Deletion]:
         for audio in (Path(path), *copies):
             size += audio.stat().st_size if audio.exists() else 0
             audio.unlink(missing_ok=True)
-        conn.execute("BEGIN TRANSACTION")
-        conn.execute("UPDATE casework.calls SET audio_deleted_at = ? WHERE call_id = ?",
-                     [datetime.now(timezone.utc), call_id])
-        conn.execute("DELETE FROM casework.redacted_audio WHERE call_id = ?", [call_id])
-        conn.execute(
-            """INSERT INTO governance.retention_log
-               (run_at, policy, rule, data_class, call_ref, call_date, expired_on, bytes_deleted)
-               VALUES (now(), ?, ?, 'audio', ?, ?, ?, ?)""",
-            [policy.name, rule, call_ref(call_id), call_date, expired_on, size],
-        )
-        conn.execute("COMMIT")
+        with warehouse.transaction(conn):
+            conn.execute("UPDATE casework.calls SET audio_deleted_at = ? WHERE call_id = ?",
+                         [datetime.now(timezone.utc), call_id])
+            conn.execute("DELETE FROM casework.redacted_audio WHERE call_id = ?", [call_id])
+            conn.execute(
+                """INSERT INTO governance.retention_log
+                   (run_at, policy, rule, data_class, call_ref, call_date, expired_on, bytes_deleted)
+                   VALUES (now(), ?, ?, 'audio', ?, ?, ?, ?)""",
+                [policy.name, rule, call_ref(call_id), call_date, expired_on, size],
+            )
         done.append(Deletion(call_id, call_date, expired_on, rule, size))
     return done

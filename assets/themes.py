@@ -130,8 +130,7 @@ def fit_canon(conn, n_themes: int = DEFAULT_THEMES) -> ThemeFit:
 
     result = fit([r[4] for r in rows], n_themes)
     fitted_at = datetime.now(timezone.utc)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(conn):
         conn.execute("DELETE FROM themes.call_themes")
         conn.execute("DELETE FROM themes.topics")
         warehouse.insert_rows(
@@ -142,8 +141,4 @@ def fit_canon(conn, n_themes: int = DEFAULT_THEMES) -> ThemeFit:
             conn, "themes.call_themes", ("call_id", "theme_id", "call_date", "service_area", "team"),
             [(r[0], theme, r[1], r[2], r[3]) for r, theme in zip(rows, result.assignments)],
         )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return result

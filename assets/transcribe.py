@@ -324,8 +324,7 @@ def transcribe_date(conn, call_date, config: WhisperConfig = WhisperConfig(), lo
         if log:
             log(f"transcribed {i}/{len(calls)} calls, {result.audio_seconds / 3600:.3f} h audio, "
                 f"RTF {result.real_time_factor:.3f}")
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(conn):
         if done:
             for table in ("casework.words", "casework.segments", "casework.transcripts"):
                 conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [done])
@@ -335,8 +334,4 @@ def transcribe_date(conn, call_date, config: WhisperConfig = WhisperConfig(), lo
             conn.execute(
                 "DELETE FROM casework.quarantine WHERE stage = 'transcribe' AND item IN (SELECT unnest(?))",
                 [done])
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return result

@@ -8,6 +8,7 @@ pseudonymised text, `themes` the topic model's output, `governance` the retentio
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -167,6 +168,18 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection):
+    """All of the block's writes, or none of them."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
@@ -186,15 +199,10 @@ def replace_rows(
     """Delete the rows for `keys`, then insert `rows`, in one transaction: a re-run replaces,
     a crash leaves the previous state."""
     keys = list(keys)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         if keys:
             conn.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [keys])
         insert_rows(conn, table, columns, rows)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
