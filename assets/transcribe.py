@@ -39,9 +39,10 @@ class WhisperConfig:
     batch_size: int = 8  # >1: BatchedInferencePipeline; 1: sequential decoding
     # Batched decoding works on VAD chunks without timestamps. Measured on tiny.en over 12 calls
     # (16 kHz mono, WER): 30 s chunks 34.7 % (whole sentences skipped), 15 s 10.9 %, 12 s 16.3 %,
-    # 10 s 15.4 %, 8 s 11.3 %. Not monotonic, and 15 s still dropped a complaint sentence in
-    # the end-to-end test's calls: a lost sentence is worse than a misheard word, so 10 s.
-    chunk_s: int = 10
+    # 10 s 15.4 %, 8 s 11.3 % (8 kHz stereo: 10 s 25.6 %, 8 s 23.9 %). Not monotonic, and 15 s
+    # dropped a complaint sentence in the end-to-end test's calls (a lost sentence is worse than
+    # a misheard word); 8 s keeps every sentence there and is best on telephone audio.
+    chunk_s: int = 8
     language: str = "en"
     no_speech_threshold: float = 0.6
     max_call_minutes: float = audio.DEFAULT_MAX_CALL_MINUTES
@@ -293,7 +294,8 @@ def transcribe_date(conn, call_date, config: WhisperConfig = WhisperConfig(), lo
     calls = conn.execute(
         "SELECT c.call_id, c.audio_path, c.audio_sha256, c.channels, t.cache_key "
         "FROM casework.calls c LEFT JOIN casework.transcripts t USING (call_id) "
-        "WHERE c.call_date = ? AND c.audio_deleted_at IS NULL ORDER BY c.call_id",
+        "WHERE c.call_date = ? AND c.audio_deleted_at IS NULL "
+        f"AND c.call_id NOT IN ({warehouse.retired_sql('transcript')}) ORDER BY c.call_id",
         [call_date],
     ).fetchall()
     result = StageResult()
