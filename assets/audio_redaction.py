@@ -85,9 +85,10 @@ def redact_date(conn, call_date, pseudonymiser, out_root: Path, mode: str = "ton
     from assets import warehouse
 
     calls = conn.execute(
-        """SELECT t.call_id, t.text, c.audio_path FROM casework.transcripts t
+        f"""SELECT t.call_id, t.text, c.audio_path FROM casework.transcripts t
            JOIN casework.calls c USING (call_id)
-           WHERE t.call_date = ? AND c.audio_deleted_at IS NULL ORDER BY t.call_id""",
+           WHERE t.call_date = ? AND c.audio_deleted_at IS NULL
+             AND t.call_id NOT IN ({warehouse.retired_sql('redacted_audio')}) ORDER BY t.call_id""",
         [call_date],
     ).fetchall()
     done = []

@@ -6,28 +6,62 @@ delete) data for the wrong period, so unknown keys are errors here, unlike in si
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PROFILES_DIR = Path(__file__).parent / "policies"
+
+# What retention is counted for, each on its own clock. Order is the order a sweep deletes in:
+# derived data before what it was derived from, so a crash never leaves a copy without a source.
+DATA_CLASSES = ("marts", "theme_assignments", "canon", "segments", "transcript", "redacted_audio", "audio")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ClassDays(_Strict):
+    """Days each data class is kept after the rule's anchor date."""
+    audio: int = Field(gt=0)
+    redacted_audio: int = Field(gt=0)
+    transcript: int = Field(gt=0)
+    segments: int = Field(gt=0)
+    canon: int = Field(gt=0)
+    theme_assignments: int = Field(gt=0)
+    marts: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _marts_follow_assignments(self):
+        # The marts are aggregates rebuilt from theme assignments after every sweep, so a call
+        # leaves them exactly when its assignment goes; another period could not be honoured.
+        if self.marts != self.theme_assignments:
+            raise ValueError("marts must equal theme_assignments (marts are rebuilt from the assignments)")
+        return self
+
+
 class RetentionRule(_Strict):
     anchor: Literal["call", "case_last_activity"]
-    audio_days: int = Field(gt=0)
-    transcript_days: int = Field(gt=0)
+    days: ClassDays
+
+    def expires_on(self, data_class: str, call_date: date, case_last_activity: date | None) -> date:
+        """The last day the data is kept; it goes on the day after. A linked call with no
+        recorded case activity counts from the call (the case cannot be older than the call)."""
+        anchor = call_date
+        if self.anchor == "case_last_activity" and case_last_activity:
+            anchor = max(call_date, case_last_activity)
+        return anchor + timedelta(days=getattr(self.days, data_class))
 
 
 class Retention(_Strict):
-    linked: RetentionRule
+    linked: RetentionRule      # calls linked to a complaint
     unlinked: RetentionRule
+
+    def rule_for(self, complaint_id: str | None) -> tuple[str, RetentionRule]:
+        return ("linked", self.linked) if complaint_id else ("unlinked", self.unlinked)
 
 
 class Policy(_Strict):

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assets import warehouse
+
 DEFAULT_THEMES = 5
 SEED = 42
 # Words every call shares (the call script) say nothing about why people called.
@@ -122,14 +124,12 @@ def fit_canon(conn, n_themes: int = DEFAULT_THEMES) -> ThemeFit:
         raise CanonNotClean(f"{dirty} canon call(s) failed the residual-PII scan (canon.leak_scan); "
                             "themes and marts are blocked until the canon is clean")
     rows = conn.execute(
-        "SELECT call_id, call_date, service_area, team, text FROM canon.transcripts ORDER BY call_id"
+        "SELECT call_id, call_date, service_area, team, text FROM canon.transcripts "
+        f"WHERE call_id NOT IN ({warehouse.retired_sql('theme_assignments')}) ORDER BY call_id"
     ).fetchall()
-    from datetime import datetime, timezone
-
-    from assets import warehouse
 
     result = fit([r[4] for r in rows], n_themes)
-    fitted_at = datetime.now(timezone.utc)
+    fitted_at = warehouse.utcnow()
     with warehouse.transaction(conn):
         conn.execute("DELETE FROM themes.call_themes")
         conn.execute("DELETE FROM themes.topics")

@@ -8,7 +8,7 @@ pseudonymised text, `themes` the topic model's output, `governance` the retentio
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from typing import Any
 
@@ -148,6 +148,23 @@ CREATE TABLE IF NOT EXISTS governance.restrictions (
     PRIMARY KEY (kind, ref)
 );
 
+-- Which pseudonym tokens each call's transcript produced (withheld calls too): how a request
+-- about a person finds their calls without reading text.
+CREATE TABLE IF NOT EXISTS casework.call_pseudonyms (
+    call_id VARCHAR NOT NULL,
+    token VARCHAR NOT NULL,
+    PRIMARY KEY (call_id, token)
+);
+-- Data classes retention has removed from a call that still has others: no stage may re-derive
+-- them (a re-run of the canon must not bring back a canon row whose period has ended). No key on
+-- purpose: deleting from a keyed table this tall was the sweep's slowest step (a retried batch
+-- may add a duplicate row, which changes no answer).
+CREATE TABLE IF NOT EXISTS casework.retired (
+    call_id VARCHAR NOT NULL,
+    data_class VARCHAR NOT NULL,
+    retired_at TIMESTAMPTZ NOT NULL
+);
+
 CREATE SEQUENCE IF NOT EXISTS governance.retention_log_seq;
 CREATE TABLE IF NOT EXISTS governance.retention_log (
     id BIGINT DEFAULT nextval('governance.retention_log_seq') PRIMARY KEY,
@@ -159,6 +176,46 @@ CREATE TABLE IF NOT EXISTS governance.retention_log (
     call_date DATE NOT NULL,
     expired_on DATE NOT NULL,
     bytes_deleted BIGINT
+);
+-- 0.3: which run or request deleted it, and why.
+ALTER TABLE governance.retention_log ADD COLUMN IF NOT EXISTS certificate_id VARCHAR;
+ALTER TABLE governance.retention_log ADD COLUMN IF NOT EXISTS reason VARCHAR;
+
+-- Legal holds suspend every deletion of what they cover until released. Numbers and people are
+-- held as pseudonym tokens, as in restrictions.
+CREATE SEQUENCE IF NOT EXISTS governance.legal_holds_seq;
+CREATE TABLE IF NOT EXISTS governance.legal_holds (
+    hold_id BIGINT DEFAULT nextval('governance.legal_holds_seq') PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    ref VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    placed_at TIMESTAMPTZ NOT NULL,
+    released_at TIMESTAMPTZ
+);
+
+-- One certificate per retention run (per partition) or erasure request: what went, why, when,
+-- counts, and the hashed call references; `digest` seals the rest.
+CREATE TABLE IF NOT EXISTS governance.erasure_certificates (
+    certificate_id VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,            -- retention | erasure
+    issued_at TIMESTAMPTZ NOT NULL,
+    policy VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    scope VARCHAR,                    -- partition date, or the request's kind:ref (hashed)
+    as_of DATE,
+    counts JSON NOT NULL,             -- data class -> calls
+    bytes_deleted BIGINT NOT NULL,
+    call_refs VARCHAR[] NOT NULL,
+    suspended_by_hold INTEGER NOT NULL,
+    digest VARCHAR NOT NULL
+);
+
+-- Each rewrite of the warehouse file that physically removed deleted rows.
+CREATE TABLE IF NOT EXISTS governance.warehouse_rewrites (
+    rewritten_at TIMESTAMPTZ NOT NULL,
+    log_high_water BIGINT NOT NULL,   -- retention_log ids up to this are physically gone
+    bytes_before BIGINT NOT NULL,
+    bytes_after BIGINT NOT NULL
 );
 """
 
@@ -180,6 +237,12 @@ def transaction(conn: duckdb.DuckDBPyConnection):
     conn.execute("COMMIT")
 
 
+def retired_sql(data_class: str) -> str:
+    """A subquery of the calls whose `data_class` retention has removed (class names are the
+    policy's fixed vocabulary, never user input)."""
+    return f"SELECT call_id FROM casework.retired WHERE data_class = '{data_class}'"
+
+
 def connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
@@ -195,11 +258,12 @@ def replace_rows(
     keys: Iterable[Any],
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
+    atomic: bool = True,
 ) -> None:
-    """Delete the rows for `keys`, then insert `rows`, in one transaction: a re-run replaces,
-    a crash leaves the previous state."""
+    """Delete the rows for `keys`, then insert `rows`, in one transaction (or the caller's, with
+    `atomic=False`): a re-run replaces, a crash leaves the previous state."""
     keys = list(keys)
-    with transaction(conn):
+    with (transaction(conn) if atomic else nullcontext()):
         if keys:
             conn.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [keys])
         insert_rows(conn, table, columns, rows)
@@ -218,7 +282,10 @@ def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: Sequence[s
     try:
         conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _insert_batch")
     finally:
-        conn.unregister("_insert_batch")
+        try:
+            conn.unregister("_insert_batch")
+        except duckdb.Error:
+            pass  # an aborted transaction refuses even this; let the insert's own error surface
 
 
 def record_quarantine(

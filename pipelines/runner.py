@@ -83,9 +83,34 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     result = definitions.resolve_job_def("refresh_themes_and_marts").execute_in_process(
         instance=instance, run_config=_LOGGING)
     summary.run_ids.append(_check(result, "themes and marts"))
-    log("retention sweep")
-    config = {**_LOGGING, "ops": {"governance__audio_retention": {"config": {
-        "as_of": retention_as_of.isoformat() if retention_as_of else None}}}}
-    result = definitions.resolve_job_def("retention").execute_in_process(instance=instance, run_config=config)
-    summary.run_ids.append(_check(result, "retention"))
+    summary.run_ids.extend(sweep_retention(instance, retention_as_of or date.today(), log=log))
     return summary
+
+
+def sweep_retention(instance: dg.DagsterInstance, as_of: date, log=print) -> list[str]:
+    """One retention run per call date with anything due, then (if anything went) the marts
+    rebuild and the warehouse rewrite: what the two nightly schedules do."""
+    from pipelines.definitions import defs
+    from pipelines.defs.retention.assets import due_partitions, run_config
+
+    definitions = defs()
+    days = due_partitions(as_of)
+    log(f"retention sweep as of {as_of}: {len(days)} call date(s) with data due")
+    run_ids = []
+    job = definitions.resolve_job_def("retention")
+    for day in days:
+        result = job.execute_in_process(partition_key=day.isoformat(), instance=instance,
+                                        run_config={**_LOGGING, **run_config(as_of)})
+        run_ids.append(_check(result, f"retention of {day}"))
+    if days:
+        run_ids.append(finish_erasure(instance))
+    return run_ids
+
+
+def finish_erasure(instance: dg.DagsterInstance) -> str:
+    """Rebuild the marts without the deleted calls, then rewrite the warehouse file."""
+    from pipelines.definitions import defs
+
+    ensure_dbt_manifest()
+    result = defs().resolve_job_def("finish_erasure").execute_in_process(instance=instance, run_config=_LOGGING)
+    return _check(result, "marts rebuild and warehouse rewrite")

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+PLANTED = "planted-7c1e9a0d5b3f42e8a6d0c9b1e4f7a2d3"
 TEST_KEY = "5f1d3c0a9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6"
 
 # Before anything imports the pipeline: never reach for a hub; a fixed key for the tests.
@@ -32,6 +33,7 @@ class PipelineRun:
     calls: list  # assets.demo_data.DemoCall
     instance: object
     today: date
+    planted: str = PLANTED  # in calls[1]'s sidecar, as an unknown field
 
     def query(self, sql: str, params=None):
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
@@ -73,6 +75,10 @@ def pipeline_run(data_env, dbt_manifest) -> PipelineRun:
     today = date.today()
     calls = demo_data.build_calls(10, today, seed=11)
     demo_data.write_calls(calls, data_env.landing_dir)
+    # An unknown sidecar field (kept, by contract) with a value found nowhere else: the erasure
+    # test looks for it on disk.
+    sidecar = data_env.landing_dir / f"{calls[1].call_id}.json"
+    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "caller_reference": PLANTED}))
     # Bad input the run must survive: unreadable sidecar, and a ".wav" that is not audio.
     (data_env.landing_dir / "call-broken-json.json").write_text("{not json")
     (data_env.landing_dir / "call-broken-json.wav").write_bytes(b"RIFF")

@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 import duckdb
 import pytest
 
-from assets import leak_scan, pii, restrictions, themes, warehouse
+from assets import canon, leak_scan, pii, restrictions, themes, warehouse
 
 DAY = date(2026, 3, 2)
 
@@ -47,23 +47,24 @@ def pseudonymiser():
 
 
 def test_restricted_calls_never_enter_the_canon(conn, pseudonymiser):
-    assert pii.pseudonymise_date(conn, DAY, pseudonymiser) == (2, 0)
+    assert canon.pseudonymise_date(conn, DAY, pseudonymiser) == (2, 0)
     # Restricting by phone number withdraws the call at once and keeps it out on re-runs.
     assert restrictions.restrict(conn, pseudonymiser, "number", "+447700900222", "art. 18 request") == 1
     assert [r[0] for r in conn.execute("SELECT call_id FROM canon.transcripts").fetchall()] == ["c1"]
-    assert pii.pseudonymise_date(conn, DAY, pseudonymiser) == (1, 1)
+    assert canon.pseudonymise_date(conn, DAY, pseudonymiser) == (1, 1)
     # The restriction itself holds a token, not the number.
     refs = [r[0] for r in conn.execute("SELECT ref FROM governance.restrictions").fetchall()]
     assert refs and all("7700900222" not in r for r in refs)
-    # Restricting the person (by their pseudonym token) withdraws every call that mentions them.
+    # Restricting the person (by their pseudonym token) reaches every call that mentions them,
+    # c2 too although it is already out of the canon (found through casework.call_pseudonyms).
     person = pseudonymiser.token("PERSON", "Sarah Jones")
-    assert restrictions.restrict(conn, pseudonymiser, "person", person, None) == 1
-    assert pii.pseudonymise_date(conn, DAY, pseudonymiser) == (0, 2)
+    assert restrictions.restrict(conn, pseudonymiser, "person", person, None) == 2
+    assert canon.pseudonymise_date(conn, DAY, pseudonymiser) == (0, 2)
     assert conn.execute("SELECT count(*) FROM canon.transcripts").fetchone()[0] == 0
 
 
 def test_a_canon_that_fails_the_scan_blocks_themes(conn, pseudonymiser):
-    pii.pseudonymise_date(conn, DAY, pseudonymiser)
+    canon.pseudonymise_date(conn, DAY, pseudonymiser)
     conn.execute("INSERT INTO canon.leak_scan VALUES ('c1', ?, 1, ?, now())", [DAY, json.dumps({"email": 1})])
     with pytest.raises(themes.CanonNotClean, match="blocked"):
         themes.fit_canon(conn)

@@ -90,6 +90,7 @@ def test_retention_deletes_expired_unlinked_audio_and_keeps_the_rest(pipeline_ru
     redacted = dict(pipeline_run.query("SELECT call_id, path FROM casework.redacted_audio"))
     for call_id, _, _, path, deleted_at in expired_unlinked:
         assert not Path(path).exists() and deleted_at is not None, call_id
+        assert not (Path(path).parent / f"{call_id}.json").exists()  # the sidecar repeats its metadata
         # Its identifier-free copy went too: the policy's audio period covers both.
         assert call_id not in redacted
         assert not list((pipeline_run.data_dir / "redacted_audio").rglob(f"{call_id}.wav"))
@@ -97,9 +98,15 @@ def test_retention_deletes_expired_unlinked_audio_and_keeps_the_rest(pipeline_ru
         assert Path(path).exists() and deleted_at is None, call_id
         if call_id in calls:  # the undecodable test file has no transcript, so no copy
             assert Path(redacted[call_id]).exists(), call_id
-    log = pipeline_run.query("SELECT data_class, rule, bytes_deleted FROM governance.retention_log")
-    assert len(log) == len(expired_unlinked)
-    assert all(r[0] == "audio" and r[1] == "unlinked.audio_days" and r[2] > 0 for r in log)
+    log = pipeline_run.query("SELECT data_class, rule, bytes_deleted, certificate_id FROM governance.retention_log")
+    assert sorted((r[0], r[1]) for r in log) == sorted(
+        [("audio", "unlinked.audio"), ("redacted_audio", "unlinked.redacted_audio")] * len(expired_unlinked))
+    assert all(r[2] > 0 for r in log)
+    # Each run's deletions are certified, and the warehouse file was rewritten afterwards.
+    certified = pipeline_run.query("SELECT certificate_id, counts FROM governance.erasure_certificates")
+    assert {r[3] for r in log} <= {c[0] for c in certified}
+    assert pipeline_run.query("SELECT max(log_high_water) FROM governance.warehouse_rewrites")[0][0] == \
+        pipeline_run.query("SELECT max(id) FROM governance.retention_log")[0][0]
     # The transcript of the expired unlinked call is kept (two years): only audio went.
     kept = pipeline_run.query("SELECT count(*) FROM casework.transcripts WHERE call_id = ?",
                               [expired_unlinked[0][0]])[0][0]

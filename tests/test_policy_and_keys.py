@@ -10,23 +10,46 @@ from assets.policy import PolicyError, load_policy
 
 def test_shipped_profiles_encode_the_two_seed_policies():
     ombudsman = load_policy("ombudsman")
-    assert ombudsman.retention.unlinked.audio_days == 30
-    assert ombudsman.retention.unlinked.transcript_days == 730
-    assert ombudsman.retention.linked.anchor == "case_last_activity"
+    unlinked, linked = ombudsman.retention.unlinked, ombudsman.retention.linked
+    assert (unlinked.anchor, unlinked.days.audio, unlinked.days.redacted_audio) == ("call", 30, 30)
+    assert {unlinked.days.transcript, unlinked.days.segments, unlinked.days.canon,
+            unlinked.days.theme_assignments, unlinked.days.marts} == {730}
+    assert linked.anchor == "case_last_activity" and set(linked.days.model_dump().values()) == {2192}
     assert ombudsman.callers_may_stop_recording is False
     gp = load_policy("gp_practice")
     assert gp.callers_may_stop_recording is True
-    assert gp.retention.unlinked.audio_days == gp.retention.linked.audio_days == 1096
+    for rule in (gp.retention.linked, gp.retention.unlinked):
+        assert rule.anchor == "call" and set(rule.days.model_dump().values()) == {1096}
 
 
-def test_an_invalid_policy_file_is_a_clear_error(tmp_path):
-    bad = tmp_path / "typo.yaml"
-    bad.write_text("name: x\ncallers_may_stop_recording: false\nretention:\n  linked: {anchor: call, "
-                   "audio_days: 10, transcript_days: 10}\n  unlinkd: {anchor: call, audio_days: 1, "
-                   "transcript_days: 1}\n")
-    with pytest.raises(PolicyError, match="unlinked"):
-        load_policy(str(bad))
-    with pytest.raises(PolicyError, match="shipped profiles"):
+DAYS = "{audio: 30, redacted_audio: 30, transcript: 730, segments: 730, canon: 730, theme_assignments: 730, marts: 730}"
+
+
+def write_policy(tmp_path, linked: str = DAYS, unlinked_key: str = "unlinked", unlinked: str = DAYS):
+    path = tmp_path / "custom.yaml"
+    path.write_text(f"name: x\ncallers_may_stop_recording: false\nretention:\n"
+                    f"  linked: {{anchor: case_last_activity, days: {linked}}}\n"
+                    f"  {unlinked_key}: {{anchor: call, days: {unlinked}}}\n")
+    return str(path)
+
+
+def test_a_custom_policy_file_loads(tmp_path):
+    assert load_policy(write_policy(tmp_path)).retention.unlinked.days.canon == 730
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(unlinked_key="unlinkd"), "unlinked"),                                   # a typo in a key
+    (dict(unlinked=DAYS.replace("canon: 730, ", "")), "canon"),                   # a class left out
+    (dict(linked=DAYS.replace("audio: 30,", "audio: -1,", 1)), "greater than 0"),  # a nonsense period
+    (dict(linked=DAYS.replace("marts: 730", "marts: 900")), "marts must equal theme_assignments"),
+])
+def test_an_invalid_policy_file_is_a_clear_error(tmp_path, change, message):
+    with pytest.raises(PolicyError, match=message):
+        load_policy(write_policy(tmp_path, **change))
+
+
+def test_an_unknown_profile_lists_the_shipped_ones():
+    with pytest.raises(PolicyError, match="shipped profiles: gp_practice, ombudsman"):
         load_policy("no_such_profile")
 
 

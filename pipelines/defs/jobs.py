@@ -14,7 +14,7 @@ process_calls = dg.define_asset_job(
 
 refresh_themes_and_marts = dg.define_asset_job(
     "refresh_themes_and_marts",
-    selection=dg.AssetSelection.keys("themes/topics", "themes/call_themes").downstream(),
+    selection=dg.AssetSelection.groups("themes", "marts"),
     description="Refit themes on the whole canon and rebuild the dbt marts.",
 )
 

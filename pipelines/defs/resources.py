@@ -1,6 +1,7 @@
 """Resources shared by every stage: the warehouse, file locations, models and the key."""
 
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 
 import dagster as dg
@@ -41,6 +42,20 @@ class WhisperSettings(dg.ConfigurableResource):
         )
 
 
+class Warehouse(DuckDBResource):
+    """dagster-duckdb's resource, closing its connection when the step fails too: upstream
+    closes only on success, so a failed step left the file open in this process (and every later
+    connection with other settings, such as a read-only one, was refused)."""
+
+    @contextmanager
+    def get_connection(self):
+        conn = super().get_connection().__enter__()  # upstream's retrying connect
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
 @lru_cache(maxsize=2)
 def _pseudonymiser(key: bytes) -> pii.Pseudonymiser:
     return pii.Pseudonymiser(key)
@@ -65,7 +80,7 @@ class PolicyProfile(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
-            "warehouse": DuckDBResource(database=dg.EnvVar("CALLCANON_WAREHOUSE")),
+            "warehouse": Warehouse(database=dg.EnvVar("CALLCANON_WAREHOUSE")),
             "call_store": CallStore(
                 landing_dir=dg.EnvVar("CALLCANON_LANDING"),
                 store_dir=dg.EnvVar("CALLCANON_AUDIO_STORE"),

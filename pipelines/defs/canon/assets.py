@@ -4,7 +4,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import audio_redaction, leak_scan, pii
+from assets import audio_redaction, canon, leak_scan, pii
 from assets.warehouse import ensure_schema, insert_rows, utcnow
 from pipelines.defs.resources import CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
@@ -26,7 +26,7 @@ def canon_transcripts(
     day = partition_date(context)
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
-        written, withheld = pii.pseudonymise_date(conn, day, pseudonymiser)
+        written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser)
         replaced = conn.execute(
             "SELECT coalesce(sum(entities_replaced), 0) FROM canon.transcripts WHERE call_date = ?", [day],
         ).fetchone()[0]

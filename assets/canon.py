@@ -1,0 +1,48 @@
+"""The canon stage: pseudonymised transcripts, minus whatever a request or retention keeps out."""
+
+from __future__ import annotations
+
+from assets import warehouse
+from assets.pii import Pseudonymiser
+from assets.subjects import TOKEN
+
+CANON_COLUMNS = ("call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced",
+                 "pseudonymised_at")
+
+
+def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[int, int]:
+    """Write the canon rows for one call date, leaving out restricted calls (and removing any
+    canon row they already had). Returns (calls written, calls withheld).
+
+    Every call's tokens go to `casework.call_pseudonyms`, withheld calls' too, so that a later
+    request about a person finds all their calls. Calls whose canon retention already removed
+    are not put back."""
+    rows = conn.execute(
+        f"""SELECT t.call_id, t.call_date, c.direction, c.team, c.service_area, t.text,
+                  c.complaint_id, c.external_number
+           FROM casework.transcripts t JOIN casework.calls c USING (call_id)
+           WHERE t.call_date = ? AND t.call_id NOT IN ({warehouse.retired_sql('canon')})
+           ORDER BY t.call_id""",
+        [call_date],
+    ).fetchall()
+    restricted = {(k, r) for k, r in conn.execute("SELECT kind, ref FROM governance.restrictions").fetchall()}
+    people = {r for k, r in restricted if k == "person"}
+    out, tokens, withheld = [], [], 0
+    redactions = pseudonymiser.redact_many([r[5] for r in rows]) if rows else []
+    for (call_id, d, direction, team, area, text, complaint, number), red in zip(rows, redactions):
+        found = set(TOKEN.findall(red.text))
+        if number:
+            found.add(pseudonymiser.token("PHONE_NUMBER", number))
+        tokens.extend((call_id, t) for t in sorted(found))
+        if (("call", call_id) in restricted or ("complaint", complaint) in restricted
+                or (number and ("number", pseudonymiser.token("PHONE_NUMBER", number)) in restricted)
+                or any(p in red.text for p in people)):
+            withheld += 1
+            continue
+        out.append((call_id, d, direction, team, area, red.text, len(red.entities), warehouse.utcnow()))
+    ids = [r[0] for r in rows]
+    with warehouse.transaction(conn):
+        warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids, CANON_COLUMNS, out, atomic=False)
+        warehouse.replace_rows(conn, "casework.call_pseudonyms", "call_id", ids, ("call_id", "token"),
+                               tokens, atomic=False)
+    return len(out), withheld
