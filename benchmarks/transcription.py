@@ -59,14 +59,17 @@ def wer(refs: list[str], hyps: list[str]) -> float:
     return jiwer.wer([normalise(r) for r in refs], [normalise(h) for h in hyps])
 
 
-def make_corpus(root: Path, n_calls: int) -> dict[str, tuple[Path, list]]:
+VARIANTS = {
+    "8k-ulaw-stereo": dict(audio_format="wav-ulaw", sample_rate=8000, stereo=True),
+    "16k-mono": dict(audio_format="wav", sample_rate=16000, stereo=False),
+}
+
+
+def make_corpus(root: Path, n_calls: int, names: list[str]) -> dict[str, tuple[Path, list]]:
     """variant -> (landing dir, calls). Same calls, two recordings each."""
     calls = demo_data.build_calls(n_calls, DAY, seed=3, expired=False)
     calls = [replace(c, call_id=f"bench-{n:03d}", call_date=DAY.isoformat()) for n, c in enumerate(calls)]
-    variants = {
-        "8k-ulaw-stereo": dict(audio_format="wav-ulaw", sample_rate=8000, stereo=True),
-        "16k-mono": dict(audio_format="wav", sample_rate=16000, stereo=False),
-    }
+    variants = {name: VARIANTS[name] for name in names}
     out = {}
     for name, fmt in variants.items():
         landing = root / name
@@ -94,12 +97,12 @@ def run_stage(landing: Path, root: Path, config: WhisperConfig) -> tuple[float, 
     return audio_s, elapsed, texts
 
 
-def run_raw(paths: list[Path], config: WhisperConfig, same_chunking: bool) -> tuple[float, dict[str, str]]:
+def run_raw(paths: list[Path], config: WhisperConfig, chunk_s: int | None) -> tuple[float, dict[str, str]]:
+    """`chunk_s`: the stage's chunk length for this layout; None for faster-whisper's default."""
     from faster_whisper.vad import VadOptions
 
     pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type())
-    extra = dict(chunk_length=config.chunk_s, vad_parameters=VadOptions(max_speech_duration_s=config.chunk_s)) \
-        if same_chunking else {}
+    extra = dict(chunk_length=chunk_s, vad_parameters=VadOptions(max_speech_duration_s=chunk_s)) if chunk_s else {}
     texts, started = {}, time.perf_counter()
     for path in paths:
         segments, _ = pipeline.transcribe(
@@ -115,22 +118,27 @@ def main() -> None:
     parser.add_argument("--model", default=WhisperConfig.model)
     parser.add_argument("--batch-size", type=int, default=WhisperConfig.batch_size)
     parser.add_argument("--chunk-s", type=int, default=WhisperConfig.chunk_s)
+    parser.add_argument("--two-channel-chunk-s", type=int, default=WhisperConfig.two_channel_chunk_s)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
-    config = WhisperConfig(model=args.model, batch_size=args.batch_size, chunk_s=args.chunk_s)
+    config = WhisperConfig(model=args.model, batch_size=args.batch_size, chunk_s=args.chunk_s,
+                           two_channel_chunk_s=args.two_channel_chunk_s)
     resolve_model(config.model)
     _batched(config.model, config.resolved_device(), config.resolved_compute_type())  # load before timing
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        corpus = make_corpus(root, args.calls)
+        corpus = make_corpus(root, args.calls, args.variants)
         print(f"model {config.model} ({config.resolved_device()}, {config.resolved_compute_type()}), "
-              f"batch {config.batch_size}, chunks {config.chunk_s} s, {args.calls} calls per variant\n")
+              f"batch {config.batch_size}, chunks {config.chunk_s} s (two-channel {config.two_channel_chunk_s} s), "
+              f"{args.calls} calls per variant\n")
         print(f"{'variant':16} {'audio min':>9} {'system':28} {'WER':>6} {'audio s/s':>9} {'ratio':>6}")
         for name, (landing, calls) in corpus.items():
             refs = {c.call_id: c.script for c in calls}
             paths = sorted(p for p in landing.iterdir() if p.suffix == ".wav")
-            raw_s, raw_texts = run_raw(paths, config, same_chunking=True)
-            default_s, default_texts = run_raw(paths, config, same_chunking=False)
+            chunk_s = config.two_channel_chunk_s if "stereo" in name else config.chunk_s
+            raw_s, raw_texts = run_raw(paths, config, chunk_s)
+            default_s, default_texts = run_raw(paths, config, None)
             audio_s, stage_s, stage_texts = run_stage(landing, root, config)
             ids = sorted(refs)
             base = audio_s / raw_s

@@ -31,6 +31,8 @@ class WhisperSettings(dg.ConfigurableResource):
     beam_size: int = transcribe.WhisperConfig.beam_size
     batch_size: int = int(os.environ.get("CALLCANON_WHISPER_BATCH_SIZE", transcribe.WhisperConfig.batch_size))
     chunk_s: int = int(os.environ.get("CALLCANON_WHISPER_CHUNK_S", transcribe.WhisperConfig.chunk_s))
+    two_channel_chunk_s: int = int(os.environ.get("CALLCANON_WHISPER_TWO_CHANNEL_CHUNK_S",
+                                                  transcribe.WhisperConfig.two_channel_chunk_s))
     max_call_minutes: float = float(os.environ.get("CALLCANON_MAX_CALL_MINUTES",
                                                    transcribe.WhisperConfig.max_call_minutes))
 
@@ -38,6 +40,7 @@ class WhisperSettings(dg.ConfigurableResource):
         return transcribe.WhisperConfig(
             model=self.model, device=self.device, compute_type=self.compute_type,
             beam_size=self.beam_size, batch_size=self.batch_size, chunk_s=self.chunk_s,
+            two_channel_chunk_s=self.two_channel_chunk_s,
             max_call_minutes=self.max_call_minutes,
         )
 
