@@ -31,11 +31,12 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
     redactions = pseudonymiser.redact_many([r[5] for r in rows]) if rows else []
     for (call_id, d, direction, team, area, text, complaint, number), red in zip(rows, redactions):
         found = set(TOKEN.findall(red.text))
-        if number:
-            found.add(pseudonymiser.token("PHONE_NUMBER", number))
+        number_token = pseudonymiser.token("PHONE_NUMBER", number) if number else None
+        if number_token:
+            found.add(number_token)
         tokens.extend((call_id, t) for t in sorted(found))
         if (("call", call_id) in restricted or ("complaint", complaint) in restricted
-                or (number and ("number", pseudonymiser.token("PHONE_NUMBER", number)) in restricted)
+                or ("number", number_token) in restricted
                 or any(p in red.text for p in people)):
             withheld += 1
             continue

@@ -384,10 +384,11 @@ class Rewrite:
     log_high_water: int
 
 
-def rewrite_needed(conn) -> bool:
-    high = conn.execute("SELECT coalesce(max(id), 0) FROM governance.retention_log").fetchone()[0]
-    done = conn.execute("SELECT coalesce(max(log_high_water), 0) FROM governance.warehouse_rewrites").fetchone()[0]
-    return high > done
+def _log_marks(conn) -> tuple[int, int]:
+    """(newest deletion logged, newest deletion a rewrite has already removed from the file)."""
+    return conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM governance.retention_log), "
+        "(SELECT coalesce(max(log_high_water), 0) FROM governance.warehouse_rewrites)").fetchone()
 
 
 def rewrite_warehouse(path: Path, force: bool = False) -> Rewrite:
@@ -404,8 +405,8 @@ def rewrite_warehouse(path: Path, force: bool = False) -> Rewrite:
         leftover.unlink(missing_ok=True)  # a crash mid-rewrite leaves only this half-built copy
     with warehouse.connect(str(path)) as conn:
         warehouse.ensure_schema(conn)
-        high = conn.execute("SELECT coalesce(max(id), 0) FROM governance.retention_log").fetchone()[0]
-        if not force and not rewrite_needed(conn):
+        high, done = _log_marks(conn)
+        if not force and high <= done:
             size = path.stat().st_size
             return Rewrite(False, size, size, high)
         name = conn.execute("SELECT current_database()").fetchone()[0]
