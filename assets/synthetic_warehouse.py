@@ -6,7 +6,6 @@ The rows have the shape the real stages write; the text is a marker, so a test c
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -36,8 +35,6 @@ def add_calls(conn, root: Path, calls: list[SynthCall]) -> None:
         for path in (audio, redacted):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"RIFF" + f"audio of {c.call_id}".encode() + bytes(256))
-        sidecar = {"call_id": c.call_id, "external_number": c.external_number, "complaint_id": c.complaint_id}
-        (audio.parent / f"{c.call_id}.json").write_text(json.dumps(sidecar))
         started = datetime.combine(c.call_date, datetime.min.time(), tzinfo=timezone.utc)
         rows["calls"].append((
             c.call_id, started, c.call_date, "inbound", "staff-01", "intake", c.external_number, c.complaint_id,

@@ -1,6 +1,6 @@
 """Retention benchmark: how a sweep of expired calls grows from 10 000 to 100 000 calls.
 
-Each call is written with every data class (three small files: audio, sidecar, redacted copy;
+Each call is written with every data class (two small files: audio and its redacted copy;
 rows in nine tables) by `assets.synthetic_warehouse`, all past every retention period, so the
 sweep takes each call through its whole end of life: six data classes, the call record, the
 deletion log and a certificate. Measured in the same run, on an identical copy:

@@ -52,8 +52,6 @@ class Store:
         audio = self.root / "audio"
         if list(audio.rglob(f"{call_id}.wav")):
             held.add("audio")
-        if list(audio.rglob(f"{call_id}.json")):
-            held.add("sidecar")
         if list((self.root / "redacted_audio").rglob(f"{call_id}.wav")):
             held.add("redacted_file")
         if day and self.query("SELECT audio_deleted_at FROM casework.calls WHERE call_id = ?", [call_id])[0][0]:
@@ -75,8 +73,8 @@ class Store:
 
 
 EVERYTHING = {"transcript", "segments", "words", "canon", "leak_scan", "theme_assignments", "redacted_audio",
-              "call_record", "audio", "sidecar", "redacted_file"}
-WITHOUT_AUDIO = EVERYTHING - {"audio", "sidecar", "redacted_file", "redacted_audio"} | {"audio_marked_deleted"}
+              "call_record", "audio", "redacted_file"}
+WITHOUT_AUDIO = EVERYTHING - {"audio", "redacted_file", "redacted_audio"} | {"audio_marked_deleted"}
 
 
 @pytest.fixture
@@ -183,7 +181,7 @@ def test_a_sweep_that_fails_midway_converges_on_rerun_and_touches_nothing_else(s
     assert not result.success
     assert not list((store.root / "audio").rglob("e00.wav"))  # deleted before the failure...
     # ...but its row not yet marked. Derived classes ran first and are gone (the chain's order).
-    assert store.held("e00") == EVERYTHING - {"audio", "sidecar", "redacted_audio", "redacted_file"}
+    assert store.held("e00") == EVERYTHING - {"audio", "redacted_audio", "redacted_file"}
     blocker.rmdir()
     assert store.sweep(DAY, DAY + timedelta(days=40)).success
     for call in expired:

@@ -1,1 +1,0 @@
-select * from {{ ref('theme_trends') }} where calls < 1
