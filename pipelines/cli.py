@@ -48,12 +48,15 @@ def demo_data(directory: Path | None, n_calls: int, seed: int, truth: Path | Non
 
 @main.command()
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Retention clock (default today).")
-def run(as_of) -> None:
-    """Process everything waiting in the landing zone, refresh themes and marts, sweep retention."""
+@click.option("--refit/--no-refit", default=None,
+              help="Refit the themes on the whole canon (default: only when none are registered yet).")
+def run(as_of, refit: bool | None) -> None:
+    """Process everything waiting in the landing zone, assign themes, rebuild marts, sweep retention."""
     from pipelines.runner import dagster_instance, run_all
 
     with dagster_instance() as instance:
-        summary = run_all(instance, retention_as_of=as_of.date() if as_of else None, log=click.echo)
+        summary = run_all(instance, retention_as_of=as_of.date() if as_of else None, log=click.echo,
+                          refit=refit)
     click.echo(f"done: {len(summary.partitions)} call dates, {len(summary.run_ids)} Dagster runs")
 
 
@@ -307,6 +310,27 @@ def transcribe(audio_files: tuple[Path, ...], model: str | None, channels: str |
                          for s in t.segments]}))
         click.echo(f"{n}/{len(audio_files)} files, {audio_s / 3600:.3f} h audio, "
                    f"RTF {elapsed / audio_s:.3f}", err=True)
+
+
+@main.command()
+@click.argument("phrase")
+@click.option("--by", type=click.Choice(["day", "week"]), default="day", show_default=True)
+def search(phrase: str, by: str) -> None:
+    """Count calls whose pseudonymised transcript mentions PHRASE, per day or ISO week
+    (small counts suppressed; reads the warehouse read-only)."""
+    import duckdb
+
+    from assets.search import phrase_counts, suppress_below
+
+    settings = Settings.from_env()
+    try:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            rows = phrase_counts(conn, phrase, by)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{by}\tcalls mentioning {phrase!r}")
+    for r in rows:
+        click.echo(f"{r.period}\t{f'<{suppress_below()}' if r.suppressed else r.calls}")
 
 
 @main.group()

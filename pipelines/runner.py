@@ -61,9 +61,10 @@ def _check(result, what: str) -> str:
 
 
 def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retention_as_of: date | None = None,
-            log=print) -> RunSummary:
-    """Process every call date waiting in the landing zone (plus `extra_dates`), then refit
-    themes, rebuild the marts and sweep retention."""
+            log=print, refit: bool | None = None) -> RunSummary:
+    """Process every call date waiting in the landing zone (plus `extra_dates`), assigning their
+    calls to the registered themes; refit the themes (when asked, or when none are registered
+    yet); rebuild the marts; sweep retention."""
     from pipelines.definitions import defs
 
     settings = Settings.from_env()
@@ -79,12 +80,29 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
             partition_key=day.isoformat(), instance=instance, run_config=_LOGGING)
         summary.run_ids.append(_check(result, f"processing {day}"))
         summary.partitions.append(day.isoformat())
-    log("themes and marts: fitting BERTopic, running dbt build")
-    result = definitions.resolve_job_def("refresh_themes_and_marts").execute_in_process(
-        instance=instance, run_config=_LOGGING)
+    if refit is None:
+        refit = not _themes_registered(settings.warehouse_path)
+    if refit:
+        log("themes: refitting BERTopic on the whole canon (ids kept stable); marts: dbt build")
+    else:
+        log("marts: dbt build (themes assigned to the registry; `--refit` to refit)")
+    job = "refresh_themes_and_marts" if refit else "build_marts"
+    result = definitions.resolve_job_def(job).execute_in_process(instance=instance, run_config=_LOGGING)
     summary.run_ids.append(_check(result, "themes and marts"))
     summary.run_ids.extend(sweep_retention(instance, retention_as_of or date.today(), log=log))
     return summary
+
+
+def _themes_registered(db: Path) -> bool:
+    import duckdb
+
+    if not Path(db).exists():
+        return False
+    with duckdb.connect(str(db), read_only=True) as conn:
+        try:
+            return bool(conn.execute("SELECT count(*) FROM themes.topics WHERE active").fetchone()[0])
+        except duckdb.CatalogException:
+            return False
 
 
 def sweep_retention(instance: dg.DagsterInstance, as_of: date, log=print) -> list[str]:

@@ -89,3 +89,28 @@ def pipeline_run(data_env, dbt_manifest) -> PipelineRun:
     instance = dg.DagsterInstance.ephemeral()
     run_all(instance, log=lambda *_: None)
     return PipelineRun(data_env.data_dir, data_env.warehouse_path, calls, instance, today)
+
+
+@pytest.fixture(scope="session")
+def trends(tmp_path_factory, dbt_manifest):
+    """The acceptance scenario, refitted and built into marts by the real Dagster job (BERTopic
+    refit, then dbt build), in a warehouse of its own."""
+    import dagster as dg
+
+    from assets import theme_corpus, warehouse
+    from pipelines.definitions import defs
+
+    db = tmp_path_factory.mktemp("trends") / "warehouse.duckdb"
+    calls, spike = theme_corpus.spike_series()
+    with warehouse.connect(db) as conn:
+        warehouse.ensure_schema(conn)
+        theme_corpus.write_canon(conn, calls)
+    previous = os.environ["CALLCANON_WAREHOUSE"]
+    os.environ["CALLCANON_WAREHOUSE"] = str(db)
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = defs().resolve_job_def("refresh_themes_and_marts").execute_in_process(instance=instance)
+        assert result.success
+    finally:
+        os.environ["CALLCANON_WAREHOUSE"] = previous
+    return db, calls, spike

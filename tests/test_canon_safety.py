@@ -67,4 +67,4 @@ def test_a_canon_that_fails_the_scan_blocks_themes(conn, pseudonymiser):
     canon.pseudonymise_date(conn, DAY, pseudonymiser)
     conn.execute("INSERT INTO canon.leak_scan VALUES ('c1', ?, 1, ?, now())", [DAY, json.dumps({"email": 1})])
     with pytest.raises(themes.CanonNotClean, match="blocked"):
-        themes.fit_canon(conn)
+        themes.refit(conn)

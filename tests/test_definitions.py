@@ -43,7 +43,8 @@ def test_duckdb_writers_share_one_pool(data_env, dbt_manifest):
 
     graph = defs().resolve_asset_graph()
     writers = [k for k in graph.get_all_asset_keys()
-               if k.path[0] in ("casework", "canon", "themes", "governance", "retention", "marts", "staging")]
+               if k.path[0] in ("casework", "canon", "themes", "governance", "retention", "marts", "staging",
+                                   "intermediate")]
     pools = {graph.get(k).pools and tuple(sorted(graph.get(k).pools)) for k in writers}
     assert pools == {("duckdb_writer",)}
 

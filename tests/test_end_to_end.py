@@ -69,14 +69,17 @@ def test_each_call_has_a_theme_and_the_mart_counts_them(pipeline_run):
     themes = pipeline_run.query("SELECT theme_id, label FROM themes.topics")
     assert len(themes) >= 2 and all(label for _, label in themes)
     assert not any("_" in label and re.search(r"[0-9a-f]{8}", label) for _, label in themes)
-    rows = pipeline_run.query("SELECT call_date, theme_id, calls FROM marts.theme_trends")
-    assert rows
-    assert sum(r[2] for r in rows) == len(pipeline_run.calls)
+    # A few demo calls a day: every published count is 0 or suppressed, none is 1-7.
+    rows = pipeline_run.query("SELECT call_date, theme_id, calls, calls_suppressed FROM marts.theme_trends")
+    assert rows and any(r[3] for r in rows)
+    assert not [r for r in rows if r[2] is not None and 0 < r[2] < 8]
+    # Suppression hides counts without losing calls: the unsuppressed layer adds up per day.
     per_day = pipeline_run.query(
         "SELECT call_date, count(*) FROM themes.call_themes GROUP BY 1 ORDER BY 1")
-    mart_per_day = pipeline_run.query(
-        "SELECT call_date, sum(calls) FROM marts.theme_trends GROUP BY 1 ORDER BY 1")
-    assert per_day == mart_per_day
+    counted_per_day = pipeline_run.query(
+        "SELECT call_date, sum(calls) FROM intermediate.int_theme_days WHERE calls > 0 GROUP BY 1 ORDER BY 1")
+    assert per_day == counted_per_day
+    assert sum(n for _, n in per_day) == len(pipeline_run.calls)
 
 
 def test_retention_deletes_expired_unlinked_audio_and_keeps_the_rest(pipeline_run):
@@ -87,6 +90,8 @@ def test_retention_deletes_expired_unlinked_audio_and_keeps_the_rest(pipeline_ru
     expired_linked = [r for r in rows if (pipeline_run.today - r[1]).days > 30 and r[2] is not None]
     recent_unlinked = [r for r in rows if (pipeline_run.today - r[1]).days <= 30 and r[2] is None]
     assert expired_unlinked and expired_linked and recent_unlinked
+    # The call record is the one copy of a call's metadata: no sidecar is kept in the store.
+    assert not list((pipeline_run.data_dir / "audio").rglob("*.json"))
     redacted = dict(pipeline_run.query("SELECT call_id, path FROM casework.redacted_audio"))
     for call_id, _, _, path, deleted_at in expired_unlinked:
         assert not Path(path).exists() and deleted_at is not None, call_id

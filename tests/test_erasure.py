@@ -90,7 +90,7 @@ def test_an_erasure_request_leaves_no_trace_of_the_call_on_disk(pipeline_run, tm
     with duckdb.connect(str(db), read_only=True) as conn:
         after = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before}
         # Derived rows too: the rebuilt marts count one call fewer.
-        marts = conn.execute("SELECT sum(calls) FROM marts.theme_trends").fetchone()[0]
+        marts = conn.execute("SELECT sum(calls) FROM intermediate.int_theme_days").fetchone()[0]
         assigned = conn.execute("SELECT count(*) FROM themes.call_themes").fetchone()[0]
         rewrites = conn.execute("SELECT count(*) FROM governance.warehouse_rewrites").fetchone()[0]
     assert after == {t: n - 1 for t, n in before.items()}

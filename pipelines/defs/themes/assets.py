@@ -3,28 +3,53 @@ from dagster_duckdb import DuckDBResource
 
 from assets import themes
 from assets.warehouse import ensure_schema
-from pipelines.partitions import DUCKDB_WRITER_POOL
+from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates
+
+CANON = dg.AssetKey(["canon", "transcripts"])
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(["themes", "topics"], deps=[dg.AssetKey(["canon", "transcripts"])],
-                     description="Themes found by BERTopic: id, label, top words, size.",
-                     automation_condition=dg.AutomationCondition.eager(), kinds={"duckdb"}),
-        dg.AssetSpec(["themes", "call_themes"], deps=[dg.AssetKey(["canon", "transcripts"])],
-                     description="Which theme each call is about.",
-                     automation_condition=dg.AutomationCondition.eager(), kinds={"duckdb"}),
-    ],
+@dg.asset(
+    key=["themes", "topics"],
+    deps=[CANON],
     pool=DUCKDB_WRITER_POOL,
     group_name="themes",
+    kinds={"duckdb", "python"},
+    description="The theme registry: BERTopic refitted on the whole canon, topics aligned to the "
+                "registered themes so ids keep their meaning; every call reassigned. Weekly and on demand.",
 )
-def theme_model(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
-    """Refit on the whole canon: the skeleton's themes are recomputed, not yet kept stable."""
+def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
-        fit = themes.fit_canon(conn)
-    labels = {str(t.theme_id): t.label for t in fit.themes}
-    yield dg.MaterializeResult(asset_key=["themes", "topics"],
-                               metadata={"themes": len(fit.themes), "labels": labels})
-    yield dg.MaterializeResult(asset_key=["themes", "call_themes"],
-                               metadata={"calls": len(fit.assignments)})
+        refit = themes.refit(conn)
+    drift = refit.reassigned_share
+    context.log.info(f"refit: {len(refit.themes)} themes ({refit.new_themes} new, {refit.kept_themes} kept, "
+                     f"{refit.inactive_themes} not found again)")
+    return dg.MaterializeResult(metadata={
+        "themes": len(refit.themes), "new_themes": refit.new_themes, "kept_themes": refit.kept_themes,
+        "inactive_themes": refit.inactive_themes,
+        "reassigned_share": dg.MetadataValue.float(drift) if drift is not None else None,
+        "labels": {str(t.theme_id): t.label for t in refit.themes},
+    })
+
+
+@dg.asset(
+    key=["themes", "call_themes"],
+    deps=[CANON, theme_registry],
+    partitions_def=call_dates,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=DUCKDB_WRITER_POOL,
+    group_name="themes",
+    kinds={"duckdb", "python"},
+    description="Each call's theme: a call date's calls assigned to the registered themes "
+                "(nearest theme centroid), without refitting.",
+)
+def call_themes(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    from datetime import date
+
+    days = [date.fromisoformat(k) for k in context.partition_keys]
+    with warehouse.get_connection() as conn:
+        ensure_schema(conn)
+        assigned = themes.assign_dates(conn, days)
+    if assigned is None:
+        context.log.info("no themes registered yet: the first refit (themes/topics) assigns these calls")
+    return dg.MaterializeResult(metadata={"calls": assigned or 0, "registry_empty": assigned is None})

@@ -1,0 +1,15 @@
+{# Published counts of 1 to threshold-1 are suppressed (NULL plus a flag), as NHS statistics do:
+   a small count about a few calls on one day can point at the people who made them.
+   The threshold is the environment's CALLCANON_SUPPRESS_BELOW (default 8), the same one
+   `callcanon search` applies. #}
+{% macro suppress_below() -%}
+    {{ env_var('CALLCANON_SUPPRESS_BELOW', '8') | int }}
+{%- endmacro %}
+
+{% macro is_suppressed(count) -%}
+    ({{ count }} between 1 and {{ suppress_below() }} - 1)
+{%- endmacro %}
+
+{% macro published(count) -%}
+    case when {{ is_suppressed(count) }} then null else {{ count }} end
+{%- endmacro %}
