@@ -7,7 +7,20 @@ from assets.pii import Pseudonymiser
 from assets.subjects import TOKEN
 
 CANON_COLUMNS = ("call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced",
-                 "pseudonymised_at")
+                 "pseudonymised_at", "caller_text")
+
+
+def caller_spans(text: str, segments: list[tuple[str, str]]) -> list[tuple[int, int]] | None:
+    """Where the caller's turns lie in the transcript text (the segments joined by spaces), or
+    None when the speakers are unknown or the segments do not make up the text."""
+    if " ".join(t for _, t in segments) != text:
+        return None
+    spans, pos = [], 0
+    for speaker, seg_text in segments:
+        if speaker == "caller":
+            spans.append((pos, pos + len(seg_text)))
+        pos += len(seg_text) + 1
+    return spans or None
 
 
 def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[int, int]:
@@ -29,6 +42,11 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
     people = {r for k, r in restricted if k == "person"}
     out, tokens, withheld = [], [], 0
     redactions = pseudonymiser.redact_many([r[5] for r in rows]) if rows else []
+    segments: dict[str, list[tuple[str, str]]] = {}
+    for call_id, speaker, seg_text in conn.execute(
+            "SELECT call_id, speaker, text FROM casework.segments WHERE call_date = ? ORDER BY call_id, seg_idx",
+            [call_date]).fetchall():
+        segments.setdefault(call_id, []).append((speaker, seg_text))
     for (call_id, d, direction, team, area, text, complaint, number), red in zip(rows, redactions):
         found = set(TOKEN.findall(red.text))
         number_token = pseudonymiser.token("PHONE_NUMBER", number) if number else None
@@ -40,7 +58,9 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
                 or any(p in red.text for p in people)):
             withheld += 1
             continue
-        out.append((call_id, d, direction, team, area, red.text, len(red.entities), warehouse.utcnow()))
+        spans = caller_spans(text, segments.get(call_id, []))
+        caller = pseudonymiser.redact_spans(text, red.entities, spans) if spans else None
+        out.append((call_id, d, direction, team, area, red.text, len(red.entities), warehouse.utcnow(), caller))
     ids = [r[0] for r in rows]
     with warehouse.transaction(conn):
         warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids, CANON_COLUMNS, out, atomic=False)

@@ -55,7 +55,9 @@ def scan_text(text: str, known_numbers: list[str] = ()) -> dict[str, int]:
 
 def scan_date(conn, call_date) -> list[Finding]:
     rows = conn.execute(
-        """SELECT k.call_id, k.text, c.external_number, c.complaint_id
+        # Both columns analysts' tools read; the caller's turns are cut from the same redacted
+        # text, and scanned in their own right all the same.
+        """SELECT k.call_id, k.text || coalesce(' ' || k.caller_text, ''), c.external_number, c.complaint_id
            FROM canon.transcripts k JOIN casework.calls c USING (call_id)
            WHERE k.call_date = ? ORDER BY k.call_id""",
         [call_date],

@@ -229,6 +229,20 @@ class Pseudonymiser:
     def redact(self, text: str) -> Redaction:
         return self._apply(text, self.find(text))
 
+    def redact_spans(self, text: str, entities: list[Entity], spans: list[tuple[int, int]]) -> str:
+        """The pseudonymised text of some spans of `text` (a speaker's turns), joined by spaces,
+        from the entities found in the whole text, so each span keeps the context it was
+        checked in. A span is widened to the whole of any identifier it cuts."""
+        parts = []
+        for a, b in spans:
+            for e in entities:
+                if e.start < b and e.end > a:
+                    a, b = min(a, e.start), max(b, e.end)
+            inside = [Entity(e.type, e.start - a, e.end - a, e.score) for e in entities
+                      if e.start >= a and e.end <= b]
+            parts.append(self._apply(text[a:b], inside).text)
+        return " ".join(parts)
+
     def _apply(self, text: str, entities: list[Entity]) -> Redaction:
         out, pos = [], 0
         for e in entities:

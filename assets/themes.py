@@ -229,7 +229,8 @@ def _require_clean_canon(conn) -> None:
 
 def _canon_rows(conn, where: str = "", params: list | None = None) -> list[tuple]:
     return conn.execute(
-        "SELECT call_id, call_date, service_area, team, text FROM canon.transcripts "
+        # The caller's words where speakers are known: why they called, not the staff script.
+        "SELECT call_id, call_date, service_area, team, coalesce(caller_text, text) FROM canon.transcripts "
         f"WHERE call_id NOT IN ({warehouse.retired_sql('theme_assignments')}) {where} ORDER BY call_id",
         params or []).fetchall()
 

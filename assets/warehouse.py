@@ -113,6 +113,10 @@ CREATE TABLE IF NOT EXISTS canon.transcripts (
     entities_replaced INTEGER NOT NULL,
     pseudonymised_at TIMESTAMPTZ NOT NULL
 );
+-- The caller's turns alone (where speakers are known), pseudonymised with the same entities as
+-- `text`: what the theme model reads, since the call script would otherwise drown the reason
+-- for calling. NULL for calls whose speakers are unknown (mono, no diarization).
+ALTER TABLE canon.transcripts ADD COLUMN IF NOT EXISTS caller_text VARCHAR;
 
 -- Result of the independent residual-PII scan of each canon row: counts by kind, never text.
 CREATE TABLE IF NOT EXISTS canon.leak_scan (

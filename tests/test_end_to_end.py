@@ -65,6 +65,17 @@ def test_canon_holds_none_of_the_planted_identifiers(pipeline_run):
     assert pipeline_run.query("SELECT count(*), sum(findings) FROM canon.leak_scan") == [(len(canon), 0)]
 
 
+def test_themes_read_the_callers_own_words_where_speakers_are_known(pipeline_run):
+    caller_text = dict(pipeline_run.query("SELECT call_id, caller_text FROM canon.transcripts"))
+    two_channel = {c.call_id for c in pipeline_run.calls if c.stereo}
+    assert {cid for cid, t in caller_text.items() if t} == two_channel & set(caller_text)
+    for call in pipeline_run.calls:
+        if caller_text.get(call.call_id):
+            said = caller_text[call.call_id].lower()
+            assert "complaints line" not in said  # the staff's script is left out
+            assert call.first_name.lower() not in said and call.last_name.lower() not in said
+
+
 def test_each_call_has_a_theme_and_the_mart_counts_them(pipeline_run):
     themes = pipeline_run.query("SELECT theme_id, label FROM themes.topics")
     assert len(themes) >= 2 and all(label for _, label in themes)

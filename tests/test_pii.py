@@ -46,3 +46,20 @@ def test_what_people_call_about_is_kept(pseudonymiser):
 def test_spoken_numbers_become_digits():
     assert spoken_to_digits("oh seven seven double oh nine") == ("077009", 6)
     assert spoken_to_digits("treble five, 12") == ("55512", 3)
+
+
+def test_a_speakers_turns_are_cut_from_the_redacted_whole(pseudonymiser):
+    """The theme model reads the caller's turns alone; they must carry the same tokens as the
+    whole transcript, even where a name was split across two turns."""
+    from assets.canon import caller_spans
+
+    segments = [("staff", "Can I take your name?"), ("caller", "It is Sarah"), ("caller", "Jones, and I was"),
+                ("staff", "Thank you."), ("caller", "left without pain relief.")]
+    text = " ".join(t for _, t in segments)
+    red = pseudonymiser.redact(text)
+    caller = pseudonymiser.redact_spans(text, red.entities, caller_spans(text, segments))
+    assert "Sarah" not in caller and "Jones" not in caller
+    assert pseudonymiser.token("PERSON", "Sarah Jones") in caller
+    assert "pain relief" in caller and "take your name" not in caller and "Thank you" not in caller
+    assert caller_spans(text, [("unknown", text)]) is None  # speakers unknown: no caller text
+    assert caller_spans(text + " more", segments) is None  # segments do not make up the text
