@@ -44,7 +44,10 @@ CLASS_TABLES = {
 SWEPT_CLASSES = tuple(c for c in DATA_CLASSES if c in CLASS_TABLES)
 # Tables that hold a call's data beyond the classes: removed with the call record itself.
 RECORD_TABLES = ("casework.call_pseudonyms", "casework.retired", "casework.calls")
-BATCH = 10_000
+# Calls per transaction: each commit is an fsync that waits for the unlinks queued in the
+# filesystem's journal, so fewer, larger batches (measured: 25 000 against 10 000, sweep/floor at
+# 100 000 calls 0.89 against 1.01) while a failed batch still rolls back a bounded amount.
+BATCH = 25_000
 UNLINK_THREADS, UNLINK_PROBE, SLOW_UNLINK_S = 8, 256, 60e-6
 
 
