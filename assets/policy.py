@@ -64,10 +64,36 @@ class Retention(_Strict):
         return ("linked", self.linked) if complaint_id else ("unlinked", self.unlinked)
 
 
+# What a person can do with a call. Only the last two reach no personal data.
+ACTIONS = ("listen", "view_transcript", "export", "download_audio", "view_canon", "view_marts")
+PERSONAL_ACTIONS = ("listen", "view_transcript", "export", "download_audio")
+
+
+class Role(_Strict):
+    may: list[Literal[ACTIONS]]
+    purposes: list[str]                                  # the purposes this role may give
+    scope: Literal["all_calls", "own_calls"] = "all_calls"  # own: calls where they are the staff member
+    authorises: list[str] = []                           # purposes whose releases this role approves
+
+
+class Access(_Strict):
+    roles: dict[str, Role]
+    download_purposes: list[str]   # audio leaves the system only for these
+    needs_approval: list[str]      # purposes released only after an authorising role approves
+
+    @model_validator(mode="after")
+    def _approvable(self):
+        for purpose in self.needs_approval:
+            if not any(purpose in r.authorises for r in self.roles.values()):
+                raise ValueError(f"no role authorises '{purpose}', which needs approval")
+        return self
+
+
 class Policy(_Strict):
     name: str
     callers_may_stop_recording: bool
     retention: Retention
+    access: Access
 
 
 class PolicyError(ValueError):

@@ -152,6 +152,35 @@ CREATE TABLE IF NOT EXISTS themes.fits (
     reassigned_share DOUBLE,          -- share of previously assigned calls whose theme changed
     script_sentences VARCHAR[] NOT NULL
 );
+-- The audit trail (append-only, hash-chained; `assets.audit`). No personal data: calls are named
+-- by a hash of their id, subjects by pseudonym token, reasons are stored pseudonymised, so an
+-- erasure never has to rewrite the chain. Its head (last seq and hash) is kept outside the
+-- warehouse, so cutting records off the end shows.
+CREATE TABLE IF NOT EXISTS governance.audit (
+    seq BIGINT PRIMARY KEY,
+    recorded_at VARCHAR NOT NULL,  -- ISO 8601 UTC, exactly as hashed
+    actor VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    object VARCHAR,          -- call ref (hash of the call id)
+    subject VARCHAR,         -- pseudonym token of the caller's number, when known
+    purpose VARCHAR,
+    reason VARCHAR,          -- pseudonymised
+    outcome VARCHAR NOT NULL,  -- granted | refused:<why>
+    request VARCHAR,         -- the policy's request fields (JSON; numbers as tokens, text pseudonymised)
+    prev_hash VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL
+);
+-- Approvals an authorising role recorded before a disciplinary or police release.
+CREATE TABLE IF NOT EXISTS governance.access_approvals (
+    call_ref VARCHAR NOT NULL,
+    purpose VARCHAR NOT NULL,
+    for_user VARCHAR NOT NULL,
+    approved_by VARCHAR NOT NULL,
+    approver_role VARCHAR NOT NULL,
+    approved_at TIMESTAMPTZ NOT NULL,
+    audit_seq BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS themes.call_themes (
     call_id VARCHAR PRIMARY KEY,
     theme_id INTEGER NOT NULL,

@@ -333,6 +333,129 @@ def search(phrase: str, by: str) -> None:
         click.echo(f"{r.period}\t{f'<{suppress_below()}' if r.suppressed else r.calls}")
 
 
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail of every use of personal data."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain: exit 1 if any record was edited, removed or reordered, or the
+    chain was cut short of its head."""
+    from assets import audit, keys
+
+    with _warehouse(read_only=True) as conn:
+        try:
+            result = audit.verify(conn, audit.chain_key(keys.load_key()))
+        except keys.PseudonymKeyError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if result.ok:
+        click.echo(f"{result.records} records, chain intact (head {audit.head_path()})")
+        return
+    for problem in result.problems:
+        click.echo(f"TAMPERED: {problem}")
+    sys.exit(1)
+
+
+_REQUEST = [
+    click.option("--user", required=True, help="who is asking (their user id)"),
+    click.option("--role", required=True, help="a role of the policy profile"),
+    click.option("--purpose", required=True, help="e.g. complaint_handling, quality, subject_access, police"),
+    click.option("--reason", required=True, help="why, in words (browsing is refused)"),
+    click.option("--call-time", help="date and time of the call, if known"),
+    click.option("--staff-member", help="staff member on the call, if known"),
+    click.option("--number", "external_number", help="external number involved, if known"),
+    click.option("--parties", help="names of the parties, where possible (stored pseudonymised)"),
+    click.option("--nature", help="anything else on the nature of the call (stored pseudonymised)"),
+]
+
+
+def _access_layer(conn):
+    from assets import keys
+    from assets.access import AccessLayer
+    from assets.policy import load_policy
+
+    return AccessLayer(conn, load_policy(Settings.from_env().policy), _pseudonymiser(), keys.load_key())
+
+
+def _access(action: str):
+    """A personal-data access command: the request options, then the policy decides; a refusal
+    is a one-line error (and is audited, like every attempt)."""
+    def wrap(f):
+        @functools.wraps(f)
+        def command(call_id, **kwargs):
+            from assets.access import AccessRefused, AccessRequest
+
+            fields = {k: kwargs.pop(k) for k in ("user", "role", "purpose", "reason", "call_time",
+                                                  "staff_member", "external_number", "parties", "nature")}
+            req = AccessRequest(action=action, call_id=call_id, **fields)
+            with _warehouse() as conn:
+                try:
+                    return f(_access_layer(conn), req, **kwargs)
+                except AccessRefused as exc:
+                    raise click.ClickException(str(exc)) from exc
+                except FileNotFoundError as exc:
+                    raise click.ClickException(str(exc)) from exc
+        for option in reversed(_REQUEST):
+            command = option(command)
+        return click.argument("call_id")(command)
+    return wrap
+
+
+@main.group()
+def access() -> None:
+    """Reach personal data: every request names user, role, purpose and reason, and is audited."""
+
+
+@access.command("transcript")
+@_access("view_transcript")
+def access_transcript(layer, req) -> None:
+    """Show a call's transcript."""
+    click.echo(layer.view_transcript(req))
+
+
+@access.command("listen")
+@_access("listen")
+def access_listen(layer, req) -> None:
+    """Print the path of a call's audio to play (no copy is made)."""
+    click.echo(str(layer.listen(req)))
+
+
+@access.command("download")
+@_access("download_audio")
+@click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), required=True)
+def access_download(layer, req, dest: Path) -> None:
+    """Copy a call's audio out (only for the policy's download purposes)."""
+    click.echo(str(layer.download(req, dest)))
+
+
+@access.command("export")
+@_access("export")
+@click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), required=True)
+def access_export(layer, req, dest: Path) -> None:
+    """Write a call's metadata and transcript as JSON."""
+    click.echo(str(layer.export(req, dest)))
+
+
+@access.command("approve")
+@click.argument("call_id")
+@click.option("--user", required=True, help="the approver")
+@click.option("--role", required=True, help="an authorising role of the policy profile")
+@click.option("--purpose", required=True, help="the release purpose, e.g. disciplinary or police")
+@click.option("--for-user", required=True, help="whose release this approves")
+@click.option("--reason", required=True)
+def access_approve(call_id, user, role, purpose, for_user, reason) -> None:
+    """Record an approval a disciplinary or police release needs first."""
+    from assets.access import AccessRefused
+
+    with _warehouse() as conn:
+        try:
+            seq = _access_layer(conn).approve(user, role, call_id, purpose, for_user, reason)
+        except AccessRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"approved (audit record {seq})")
+
+
 @main.group()
 def models() -> None:
     """Offline Whisper models."""

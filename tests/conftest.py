@@ -44,7 +44,9 @@ class PipelineRun:
 def data_env(tmp_path_factory):
     """Point every callcanon location at a fresh folder for this session."""
     data = tmp_path_factory.mktemp("callcanon-data")
-    for var in ("CALLCANON_LANDING", "CALLCANON_AUDIO_STORE", "CALLCANON_QUARANTINE", "CALLCANON_WAREHOUSE"):
+    # Every location, including any an in-process CLI run of an earlier test exported.
+    for var in ("CALLCANON_LANDING", "CALLCANON_AUDIO_STORE", "CALLCANON_QUARANTINE", "CALLCANON_WAREHOUSE",
+                "CALLCANON_REDACTED_AUDIO", "CALLCANON_AUDIT_HEAD", "CALLCANON_POLICY"):
         os.environ.pop(var, None)
     os.environ["CALLCANON_DATA"] = str(data)
     from assets.settings import Settings

@@ -157,3 +157,19 @@ def test_rerunning_a_partition_does_not_duplicate_rows(pipeline_run):
         assert check.check_name == "canon_has_no_residual_pii" and check.passed
     after = {t: pipeline_run.query(f"SELECT count(*) FROM {t}")[0][0] for t in tables}
     assert after == before
+
+
+def test_no_transcript_text_or_identifiers_in_the_pipelines_logs(pipeline_run):
+    """Everything the Dagster UI shows of the runs (log lines, metadata, errors) says what
+    happened to which call, never what was said or who said it."""
+    instance = pipeline_run.instance
+    logged = "\n".join(str(entry) for run in instance.get_runs() for entry in instance.all_logs(run.run_id))
+    assert "call-" in logged  # the runs did log about the calls
+    for call in pipeline_run.calls:
+        for value in (call.first_name, call.last_name, call.nhs_number, call.phone[-6:], call.postcode):
+            assert value not in logged, (call.call_id, "identifier in the logs")
+        for speaker, said in call.turns:
+            if speaker == "caller":
+                sentence = said.split(".")[0]
+                assert len(sentence) < 25 or sentence not in logged, (call.call_id, "transcript text in the logs")
+    assert pipeline_run.planted not in logged

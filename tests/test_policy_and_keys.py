@@ -25,11 +25,16 @@ def test_shipped_profiles_encode_the_two_seed_policies():
 DAYS = "{audio: 30, redacted_audio: 30, transcript: 730, segments: 730, canon: 730, theme_assignments: 730, marts: 730}"
 
 
-def write_policy(tmp_path, linked: str = DAYS, unlinked_key: str = "unlinked", unlinked: str = DAYS):
+ACCESS = ("access:\n  roles:\n    officer: {may: [listen], purposes: [quality], authorises: [police]}\n"
+          "  download_purposes: [subject_access]\n  needs_approval: [police]\n")
+
+
+def write_policy(tmp_path, linked: str = DAYS, unlinked_key: str = "unlinked", unlinked: str = DAYS,
+                 access: str = ACCESS):
     path = tmp_path / "custom.yaml"
     path.write_text(f"name: x\ncallers_may_stop_recording: false\nretention:\n"
                     f"  linked: {{anchor: case_last_activity, days: {linked}}}\n"
-                    f"  {unlinked_key}: {{anchor: call, days: {unlinked}}}\n")
+                    f"  {unlinked_key}: {{anchor: call, days: {unlinked}}}\n" + access)
     return str(path)
 
 
@@ -42,6 +47,8 @@ def test_a_custom_policy_file_loads(tmp_path):
     (dict(unlinked=DAYS.replace("canon: 730, ", "")), "canon"),                   # a class left out
     (dict(linked=DAYS.replace("audio: 30,", "audio: -1,", 1)), "greater than 0"),  # a nonsense period
     (dict(linked=DAYS.replace("marts: 730", "marts: 900")), "marts must equal theme_assignments"),
+    (dict(access=ACCESS.replace("authorises: [police]", "authorises: []")), "no role authorises 'police'"),
+    (dict(access=ACCESS.replace("may: [listen]", "may: [lisen]")), "listen"),     # an unknown action
 ])
 def test_an_invalid_policy_file_is_a_clear_error(tmp_path, change, message):
     with pytest.raises(PolicyError, match=message):

@@ -1,0 +1,183 @@
+"""The access layer: the only way to personal data (audio, transcripts, exports), since the
+Dagster UI has no login. Every attempt names a user, a role from the policy profile, a purpose
+and a reason; it is decided by the policy, and recorded in the audit trail whether granted or
+refused. Analysts' roles reach the canon and marts only, which need no access request.
+
+Decisions, in order (the first that fails refuses): the role exists; it may do the action; it
+may give the purpose; the reason says something (browsing is refused); audio downloads only for
+the policy's download purposes; a purpose that needs approval (disciplinary, police) has a
+recorded approval from an authorising role for this user and call; a role scoped to its own
+calls is the call's staff member; the call exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from assets import audit, warehouse
+from assets.pii import Pseudonymiser
+from assets.policy import PERSONAL_ACTIONS, Policy
+from assets.retention import call_ref
+
+MIN_REASON_WORDS = 3
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    user: str
+    role: str
+    action: str
+    call_id: str
+    purpose: str
+    reason: str
+    # The policy's request fields, "if known" (GP policy procedure b).
+    call_time: str | None = None
+    staff_member: str | None = None
+    external_number: str | None = None
+    parties: str | None = None
+    nature: str | None = None
+
+
+class AccessRefused(PermissionError):
+    def __init__(self, code: str, message: str, audit_seq: int):
+        super().__init__(f"refused ({code}): {message} [audit record {audit_seq}]")
+        self.code, self.audit_seq = code, audit_seq
+
+
+def _expect(req: AccessRequest, action: str) -> None:
+    if req.action != action:
+        raise ValueError(f"this is a {action} request, not {req.action}")
+
+
+class AccessLayer:
+    def __init__(self, conn, policy: Policy, pseudonymiser: Pseudonymiser, pseudonym_key: bytes,
+                 head: Path | None = None):
+        self.conn, self.policy, self.pseudonymiser = conn, policy, pseudonymiser
+        self.key, self.head = audit.chain_key(pseudonym_key), head
+
+    # --- deciding -----------------------------------------------------------------------
+
+    def _refusal(self, req: AccessRequest, call: tuple | None) -> tuple[str, str] | None:
+        role = self.policy.access.roles.get(req.role)
+        if role is None:
+            return "unknown_role", f"no role '{req.role}' in the {self.policy.name} policy"
+        if req.action not in PERSONAL_ACTIONS or req.action not in role.may:
+            return "action_not_allowed", f"a {req.role} may not {req.action.replace('_', ' ')}"
+        if req.purpose not in role.purposes:
+            return "purpose_not_allowed", f"a {req.role} may not act for '{req.purpose}'"
+        if len(re.findall(r"[A-Za-z]{2,}", req.reason or "")) < MIN_REASON_WORDS:
+            return "no_reason", "give the reason for this access (browsing without a reason is not permitted)"
+        if req.action == "download_audio" and req.purpose not in self.policy.access.download_purposes:
+            return "download_purpose", (f"audio may be downloaded only for "
+                                        f"{', '.join(self.policy.access.download_purposes)}")
+        if call is None:
+            return "no_such_call", "no such call"
+        if req.purpose in self.policy.access.needs_approval and not self._approved(req):
+            return "needs_approval", f"'{req.purpose}' releases need a recorded approval by an authorising role first"
+        if role.scope == "own_calls" and call[1] != req.user:
+            return "not_own_call", f"a {req.role} may reach only calls where they are the staff member"
+        return None
+
+    def _approved(self, req: AccessRequest) -> bool:
+        return bool(self.conn.execute(
+            "SELECT count(*) FROM governance.access_approvals WHERE call_ref = ? AND purpose = ? AND for_user = ?",
+            [call_ref(req.call_id), req.purpose, req.user]).fetchone()[0])
+
+    def _request_fields(self, req: AccessRequest) -> str:
+        """The request fields as the audit keeps them: numbers as tokens, free text pseudonymised."""
+        p = self.pseudonymiser
+        return json.dumps({
+            "call_time": req.call_time, "staff_member": req.staff_member,
+            "external_number": p.token("PHONE_NUMBER", req.external_number) if req.external_number else None,
+            "parties": p.redact(req.parties).text if req.parties else None,
+            "nature": p.redact(req.nature).text if req.nature else None,
+        }, sort_keys=True)
+
+    def _record(self, req: AccessRequest, outcome: str, number: str | None) -> int:
+        return audit.append(
+            self.conn, self.key, actor=req.user, role=req.role, action=req.action, outcome=outcome,
+            object=call_ref(req.call_id), subject=self.pseudonymiser.token("PHONE_NUMBER", number) if number else None,
+            purpose=req.purpose, reason=self.pseudonymiser.redact(req.reason or "").text,
+            request=self._request_fields(req), head=self.head)
+
+    def authorise(self, req: AccessRequest) -> tuple:
+        """The call's record (call_id, staff_id, external_number, audio_path, call_date) if the
+        policy allows the request; AccessRefused otherwise. Either way, audited."""
+        call = self.conn.execute(
+            "SELECT call_id, staff_id, external_number, audio_path, call_date, audio_deleted_at "
+            "FROM casework.calls WHERE call_id = ?", [req.call_id]).fetchone()
+        refusal = self._refusal(req, call)
+        if refusal:
+            seq = self._record(req, f"refused:{refusal[0]}", call[2] if call else None)
+            raise AccessRefused(refusal[0], refusal[1], seq)
+        self._record(req, "granted", call[2])
+        return call
+
+    # --- the accesses ---------------------------------------------------------------------
+
+    def view_transcript(self, req: AccessRequest) -> str:
+        _expect(req, "view_transcript")
+        self.authorise(req)
+        row = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
+        return row[0] if row else ""
+
+    def listen(self, req: AccessRequest) -> Path:
+        """The audio to play (in place: listening does not take a copy)."""
+        _expect(req, "listen")
+        call = self.authorise(req)
+        return self._audio(call)
+
+    def download(self, req: AccessRequest, dest_dir: Path) -> Path:
+        _expect(req, "download_audio")
+        call = self.authorise(req)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        audio = self._audio(call)
+        return Path(shutil.copy2(audio, dest_dir / audio.name))
+
+    def export(self, req: AccessRequest, dest_dir: Path) -> Path:
+        """The call's metadata and transcript as JSON (portability)."""
+        _expect(req, "export")
+        self.authorise(req)
+        meta = self.conn.execute("SELECT * FROM casework.calls WHERE call_id = ?", [req.call_id]).fetchdf()
+        text = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        out = dest_dir / f"{req.call_id}.json"
+        out.write_text(json.dumps({"call": json.loads(meta.to_json(orient="records", date_format="iso"))[0],
+                                   "transcript": text[0] if text else None}, indent=1))
+        return out
+
+    @staticmethod
+    def _audio(call: tuple) -> Path:
+        if call[5] is not None or not call[3] or not Path(call[3]).exists():
+            raise FileNotFoundError("the call's audio is no longer held (retention or erasure)")
+        return Path(call[3])
+
+    # --- approvals ------------------------------------------------------------------------
+
+    def approve(self, approver: str, approver_role: str, call_id: str, purpose: str, for_user: str,
+                reason: str) -> int:
+        """Record an authorising role's approval of a release (disciplinary, police), audited."""
+        req = AccessRequest(approver, approver_role, "approve", call_id, purpose, reason)
+        role = self.policy.access.roles.get(approver_role)
+        refusal = None
+        if role is None or purpose not in role.authorises:
+            refusal = ("cannot_authorise", f"a {approver_role} may not authorise '{purpose}' releases")
+        elif approver == for_user:
+            refusal = ("self_approval", "nobody may approve their own release")
+        elif len(re.findall(r"[A-Za-z]{2,}", reason or "")) < MIN_REASON_WORDS:
+            refusal = ("no_reason", "give the reason for the approval")
+        number = self.conn.execute("SELECT external_number FROM casework.calls WHERE call_id = ?",
+                                   [call_id]).fetchone()
+        if refusal is None and number is None:
+            refusal = ("no_such_call", "no such call")
+        if refusal:
+            seq = self._record(req, f"refused:{refusal[0]}", number[0] if number else None)
+            raise AccessRefused(refusal[0], refusal[1], seq)
+        seq = self._record(req, f"granted:for {for_user}", number[0])
+        self.conn.execute("INSERT INTO governance.access_approvals VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          [call_ref(call_id), purpose, for_user, approver, approver_role, warehouse.utcnow(), seq])
+        return seq

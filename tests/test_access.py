@@ -1,0 +1,195 @@
+"""The access layer and the audit trail (issue 7's security tests): each role of each policy
+tries each action; what the policy forbids is refused, and every attempt, granted or refused,
+is in the hash chain; the chain shows any edited, removed, reordered or cut-off record, and
+holds no caller's personal data. Real DuckDB, real Presidio, real files."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from assets import audit, warehouse
+from assets.access import AccessLayer, AccessRefused, AccessRequest
+from assets.keys import load_key
+from assets.pii import Pseudonymiser
+from assets.policy import ACTIONS, PERSONAL_ACTIONS, load_policy
+from assets.synthetic_warehouse import SynthCall, add_calls
+
+DAY = date(2026, 3, 2)
+REASON = "caller asked for a review of how their complaint was handled"
+NUMBER = "07700900123"
+
+
+@pytest.fixture(scope="module")
+def pseudonymiser():
+    return Pseudonymiser(load_key())
+
+
+@pytest.fixture
+def store(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    with warehouse.connect(db) as conn:
+        warehouse.ensure_schema(conn)
+        add_calls(conn, tmp_path, [SynthCall("call-a", DAY, external_number=NUMBER),
+                                   SynthCall("call-b", DAY, external_number="07700900456")])
+        # call-a was taken by dr-lee, call-b by dr-khan (clinicians see only their own calls).
+        conn.execute("UPDATE casework.calls SET staff_id = 'dr-lee' WHERE call_id = 'call-a'")
+        conn.execute("UPDATE casework.calls SET staff_id = 'dr-khan' WHERE call_id = 'call-b'")
+    return tmp_path
+
+
+def layer(conn, store: Path, pseudonymiser, profile: str) -> AccessLayer:
+    return AccessLayer(conn, load_policy(profile), pseudonymiser, load_key(), head=store / "audit_head.json")
+
+
+def attempt(access: AccessLayer, store: Path, req: AccessRequest):
+    do = {"listen": lambda: access.listen(req), "view_transcript": lambda: access.view_transcript(req),
+          "export": lambda: access.export(req, store / "out"),
+          "download_audio": lambda: access.download(req, store / "out")}
+    return do[req.action]()
+
+
+@pytest.mark.parametrize("profile", ["ombudsman", "gp_practice"])
+def test_each_role_tries_each_action_and_only_what_the_policy_allows_happens(profile, store, pseudonymiser):
+    policy = load_policy(profile)
+    with warehouse.connect(store / "warehouse.duckdb") as conn:
+        access = layer(conn, store, pseudonymiser, profile)
+        attempts = 0
+        for role_name, role in policy.access.roles.items():
+            for action in PERSONAL_ACTIONS:
+                for purpose in sorted(set(role.purposes) | {"curiosity"}):
+                    user = "dr-lee" if role.scope == "own_calls" else f"{role_name}-1"
+                    req = AccessRequest(user, role_name, action, "call-a", purpose, REASON)
+                    allowed = (action in role.may and purpose in role.purposes
+                               and (action != "download_audio" or purpose in policy.access.download_purposes)
+                               and purpose not in policy.access.needs_approval)
+                    attempts += 1
+                    if allowed:
+                        assert attempt(access, store, req), (role_name, action, purpose)
+                    else:
+                        with pytest.raises(AccessRefused):
+                            attempt(access, store, req)
+        outcomes = conn.execute("SELECT outcome FROM governance.audit").fetchall()
+        assert len(outcomes) == attempts  # every attempt, granted or refused, is recorded
+        assert {o for (o,) in outcomes} >= {"granted", "refused:action_not_allowed", "refused:purpose_not_allowed",
+                                            "refused:download_purpose", "refused:needs_approval"}
+        assert audit.verify(conn, access.key, store / "audit_head.json").ok
+    # The data analyst reaches no personal data at all.
+    analyst = policy.access.roles["data_analyst"]
+    assert not set(analyst.may) & set(PERSONAL_ACTIONS) and set(analyst.may) <= set(ACTIONS)
+
+
+def test_browsing_without_a_reason_is_refused_and_audited(store, pseudonymiser):
+    with warehouse.connect(store / "warehouse.duckdb") as conn:
+        access = layer(conn, store, pseudonymiser, "ombudsman")
+        for reason in ("", "x", "just looking"):
+            with pytest.raises(AccessRefused, match="no_reason"):
+                access.view_transcript(AccessRequest("cw-1", "caseworker", "view_transcript", "call-a",
+                                                     "complaint_handling", reason))
+        assert conn.execute("SELECT count(*) FROM governance.audit WHERE outcome = 'refused:no_reason'"
+                            ).fetchone()[0] == 3
+
+
+def test_a_clinician_reaches_only_their_own_calls(store, pseudonymiser):
+    with warehouse.connect(store / "warehouse.duckdb") as conn:
+        access = layer(conn, store, pseudonymiser, "gp_practice")
+        own = AccessRequest("dr-lee", "clinician", "view_transcript", "call-a", "patient_care", REASON)
+        assert "transcript of call-a" in access.view_transcript(own)
+        with pytest.raises(AccessRefused, match="not_own_call"):
+            access.view_transcript(AccessRequest("dr-lee", "clinician", "view_transcript", "call-b",
+                                                 "patient_care", REASON))
+
+
+def test_a_police_release_needs_a_recorded_approval_by_an_authorising_role_first(store, pseudonymiser):
+    with warehouse.connect(store / "warehouse.duckdb") as conn:
+        access = layer(conn, store, pseudonymiser, "ombudsman")
+        req = AccessRequest("sec-1", "security_officer", "download_audio", "call-a", "police",
+                            "police request reference for an assault investigation", call_time="2026-03-02 10:14",
+                            staff_member="intake-07", external_number=NUMBER)
+        with pytest.raises(AccessRefused, match="needs_approval"):
+            access.download(req, store / "out")
+        with pytest.raises(AccessRefused, match="cannot_authorise"):  # not an authorising role
+            access.approve("cw-1", "caseworker", "call-a", "police", "sec-1", "looks fine to me honestly")
+        with pytest.raises(AccessRefused, match="self_approval"):
+            access.approve("sec-1", "information_rights", "call-a", "police", "sec-1", "approving my own request")
+        access.approve("ir-1", "information_rights", "call-a", "police", "sec-1",
+                       "police disclosure form checked and signed")
+        copy = access.download(req, store / "out")
+        assert copy.read_bytes().startswith(b"RIFF")
+        actions = conn.execute("SELECT action, outcome FROM governance.audit ORDER BY seq").fetchall()
+    assert actions == [("download_audio", "refused:needs_approval"), ("approve", "refused:cannot_authorise"),
+                       ("approve", "refused:self_approval"), ("approve", "granted:for sec-1"),
+                       ("download_audio", "granted")]
+
+
+def test_the_audit_trail_holds_no_callers_personal_data(store, pseudonymiser):
+    with warehouse.connect(store / "warehouse.duckdb") as conn:
+        access = layer(conn, store, pseudonymiser, "ombudsman")
+        access.view_transcript(AccessRequest(
+            "cw-1", "caseworker", "view_transcript", "call-a", "complaint_handling",
+            "Mary Jones rang back on 07700 900123 about her complaint", external_number=NUMBER,
+            parties="Mary Jones and her son David Jones", nature="complaint about pain relief"))
+        rows = conn.execute("SELECT * FROM governance.audit").fetchall()
+    flat = " ".join(str(v) for r in rows for v in r)
+    for personal in ("Mary", "Jones", "David", "900123", NUMBER, "call-a"):
+        assert personal not in flat, personal
+    assert pseudonymiser.token("PHONE_NUMBER", NUMBER) in flat  # the subject, as a pseudonym
+    assert "pain relief" in flat  # the nature of the call is kept, its identifiers are not
+
+
+def _tamper(db: Path, sql: str) -> None:
+    with duckdb.connect(str(db)) as conn:
+        conn.execute(sql)
+
+
+@pytest.mark.parametrize("tamper, problem", [
+    (None, None),
+    ("UPDATE governance.audit SET reason = 'nothing to see' WHERE seq = 3", "record 3 was altered"),
+    ("UPDATE governance.audit SET outcome = 'granted' WHERE seq = 1", "record 1 was altered"),  # a refusal
+    ("DELETE FROM governance.audit WHERE seq = 3", "record 3 missing"),
+    ("UPDATE governance.audit SET seq = CASE seq WHEN 2 THEN 4 WHEN 4 THEN 2 ELSE seq END", "reordered"),
+    ("DELETE FROM governance.audit WHERE seq = 5", "cut off the end"),
+])
+def test_audit_verify_detects_edits_removals_reordering_and_a_cut_tail(tamper, problem, store, pseudonymiser):
+    db = store / "warehouse.duckdb"
+    with warehouse.connect(db) as conn:
+        access = layer(conn, store, pseudonymiser, "ombudsman")
+        for n in range(5):
+            req = AccessRequest(f"cw-{n}", "caseworker", "listen", "call-a",
+                                "complaint_handling" if n % 2 else "quality", REASON)
+            try:
+                access.listen(req)
+            except AccessRefused:
+                pass
+    if tamper:
+        _tamper(db, tamper)
+    env = {"CALLCANON_DATA": str(store), "CALLCANON_WAREHOUSE": str(db),
+           "CALLCANON_AUDIT_HEAD": str(store / "audit_head.json")}
+    from pipelines.cli import main
+
+    result = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    if problem is None:
+        assert result.exit_code == 0 and "5 records, chain intact" in result.output, result.output
+    else:
+        assert result.exit_code == 1 and problem in result.output, result.output
+
+
+def test_the_cli_serves_a_granted_request_and_refuses_a_forbidden_one(store):
+    from pipelines.cli import main
+
+    env = {"CALLCANON_DATA": str(store), "CALLCANON_WAREHOUSE": str(store / "warehouse.duckdb"),
+           "CALLCANON_AUDIT_HEAD": str(store / "head.json"), "CALLCANON_POLICY": "ombudsman"}
+    base = ["--user", "an-1", "--reason", REASON]
+    granted = CliRunner().invoke(main, ["access", "transcript", "call-a", "--role", "caseworker",
+                                        "--purpose", "complaint_handling", *base], env=env)
+    assert granted.exit_code == 0 and "transcript of call-a" in granted.output, granted.output
+    refused = CliRunner().invoke(main, ["access", "transcript", "call-a", "--role", "data_analyst",
+                                        "--purpose", "analysis", *base], env=env)
+    assert refused.exit_code == 1 and "action_not_allowed" in refused.output
+    assert "transcript of call-a" not in refused.output
+    verified = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0 and "2 records, chain intact" in verified.output
