@@ -12,10 +12,12 @@ calls is the call's staff member; the call exists.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from assets import audit, warehouse
@@ -40,6 +42,17 @@ class AccessRequest:
     external_number: str | None = None
     parties: str | None = None
     nature: str | None = None
+
+
+@dataclass(frozen=True)
+class CallQuery:
+    """Criteria for finding calls to serve a rights request (GP policy procedure i)."""
+    date_from: date | None = None
+    date_to: date | None = None
+    staff_member: str | None = None
+    external_number: str | None = None
+    complaint_id: str | None = None
+    person_name: str | None = None
 
 
 class AccessRefused(PermissionError):
@@ -74,6 +87,8 @@ class AccessLayer:
         if req.action == "download_audio" and req.purpose not in self.policy.access.download_purposes:
             return "download_purpose", (f"audio may be downloaded only for "
                                         f"{', '.join(self.policy.access.download_purposes)}")
+        if req.action == "search_calls":
+            return None
         if call is None:
             return "no_such_call", "no such call"
         if req.purpose in self.policy.access.needs_approval and not self._approved(req):
@@ -103,6 +118,77 @@ class AccessLayer:
             object=call_ref(req.call_id), subject=self.pseudonymiser.token("PHONE_NUMBER", number) if number else None,
             purpose=req.purpose, reason=self.pseudonymiser.redact(req.reason or "").text,
             request=self._request_fields(req), head=self.head)
+
+    def search_calls(self, req: AccessRequest, query: "CallQuery") -> list[str]:
+        """Calls matching a rights request's criteria (date range, staff member, external
+        number in any format, complaint, person's name). Names are matched through casework
+        (`casework.call_pseudonyms`: the tokens each personal transcript produced), never the
+        canon. Audited with the criteria as tokens."""
+        _expect(req, "search_calls")
+        refusal = self._refusal(req, None)
+        number_token = self.pseudonymiser.token("PHONE_NUMBER", query.external_number) if query.external_number else None
+        person_token = self.pseudonymiser.token("PERSON", query.person_name) if query.person_name else None
+        criteria = json.dumps({"from": str(query.date_from) if query.date_from else None,
+                               "to": str(query.date_to) if query.date_to else None,
+                               "staff_member": query.staff_member, "external_number": number_token,
+                               "complaint": call_ref(query.complaint_id) if query.complaint_id else None,
+                               "person": person_token}, sort_keys=True)
+        if refusal is None and not any((query.date_from, query.date_to, query.staff_member, query.external_number,
+                                        query.complaint_id, query.person_name)):
+            refusal = ("no_criteria", "give at least one search criterion (listing every call is browsing)")
+        outcome = f"refused:{refusal[0]}" if refusal else "granted"
+        seq = audit.append(self.conn, self.key, actor=req.user, role=req.role, action=req.action, outcome=outcome,
+                           subject=number_token or person_token, purpose=req.purpose,
+                           reason=self.pseudonymiser.redact(req.reason or "").text, request=criteria, head=self.head)
+        if refusal:
+            raise AccessRefused(refusal[0], refusal[1], seq)
+        where, params = ["true"], []
+        for sql, value in (("call_date >= ?", query.date_from), ("call_date <= ?", query.date_to),
+                           ("staff_id = ?", query.staff_member), ("complaint_id = ?", query.complaint_id)):
+            if value is not None:
+                where.append(sql)
+                params.append(value)
+        if person_token:
+            where.append("call_id IN (SELECT call_id FROM casework.call_pseudonyms WHERE token = ?)")
+            params.append(person_token)
+        rows = self.conn.execute(f"SELECT call_id, external_number FROM casework.calls WHERE {' AND '.join(where)} "
+                                 "ORDER BY call_date, call_id", params).fetchall()
+        return [c for c, n in rows
+                if number_token is None or (n and self.pseudonymiser.token("PHONE_NUMBER", n) == number_token)]
+
+    def subject_access_package(self, req: AccessRequest, query: "CallQuery", dest_dir: Path) -> Path:
+        """A subject access / portability package: every matching call's audio, transcript and
+        metadata (JSON), a CSV of the calls and an index. One search record and, per call, one
+        export and one download record in the audit trail. The role must be allowed to search,
+        export and download for the purpose (subject access, portability); a refusal raises
+        AccessRefused, audited like any other."""
+        calls = self.search_calls(AccessRequest(**{**req.__dict__, "action": "search_calls"}), query)
+        package = dest_dir / f"sar-{warehouse.utcnow():%Y%m%dT%H%M%SZ}"
+        index = []
+        for call_id in calls:
+            folder = package / call_id
+            exported = self.export(AccessRequest(**{**req.__dict__, "action": "export", "call_id": call_id}), folder)
+            entry = {"call_id": call_id, "metadata_and_transcript": str(exported.relative_to(package)), "audio": None}
+            try:
+                audio = self.download(AccessRequest(**{**req.__dict__, "action": "download_audio",
+                                                       "call_id": call_id}), folder)
+                entry["audio"] = str(audio.relative_to(package))
+            except FileNotFoundError:
+                entry["audio"] = "not held (deleted under the retention policy)"
+            index.append(entry)
+        package.mkdir(parents=True, exist_ok=True)
+        rows = [json.loads((package / e["metadata_and_transcript"]).read_text())["call"] for e in index]
+        with (package / "calls.csv").open("w", newline="") as f:
+            fields = ["call_id", "call_date", "started_at", "direction", "staff_id", "team", "external_number",
+                      "complaint_id", "service_area"]
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        (package / "index.json").write_text(json.dumps(
+            {"generated_at": warehouse.utcnow().isoformat(), "purpose": req.purpose, "calls": index,
+             "contents": "per call: metadata and transcript (JSON), audio copy; calls.csv lists the calls"},
+            indent=1))
+        return package
 
     def authorise(self, req: AccessRequest) -> tuple:
         """The call's record (call_id, staff_id, external_number, audio_path, call_date) if the

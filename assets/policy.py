@@ -64,9 +64,10 @@ class Retention(_Strict):
         return ("linked", self.linked) if complaint_id else ("unlinked", self.unlinked)
 
 
-# What a person can do with a call. Only the last two reach no personal data.
-ACTIONS = ("listen", "view_transcript", "export", "download_audio", "view_canon", "view_marts")
-PERSONAL_ACTIONS = ("listen", "view_transcript", "export", "download_audio")
+# What a person can do. Only the last two reach no personal data; `search_calls` (which calls a
+# person, number or staff member was on) is personal data in itself.
+ACTIONS = ("listen", "view_transcript", "export", "download_audio", "search_calls", "view_canon", "view_marts")
+PERSONAL_ACTIONS = ("listen", "view_transcript", "export", "download_audio", "search_calls")
 
 
 class Role(_Strict):

@@ -437,6 +437,55 @@ def access_export(layer, req, dest: Path) -> None:
     click.echo(str(layer.export(req, dest)))
 
 
+_CRITERIA = [
+    click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), help="first call date"),
+    click.option("--to-date", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), help="last call date"),
+    click.option("--staff", "staff_member", help="staff member on the call"),
+    click.option("--caller-number", "number", help="external number, any format"),
+    click.option("--complaint", "complaint_id"),
+    click.option("--name", "person_name", help="a person's name (matched through casework, never the canon)"),
+]
+
+
+def _rights_request(f):
+    """Options and error handling shared by the rights-request commands."""
+    @functools.wraps(f)
+    def command(user, role, purpose, reason, date_from, date_to, staff_member, number, complaint_id,
+                person_name, **kwargs):
+        from assets.access import AccessRefused, AccessRequest, CallQuery
+
+        query = CallQuery(date_from.date() if date_from else None, date_to.date() if date_to else None,
+                          staff_member, number, complaint_id, person_name)
+        with _warehouse() as conn:
+            try:
+                return f(_access_layer(conn), AccessRequest(user, role, "search_calls", "", purpose, reason),
+                         query, **kwargs)
+            except AccessRefused as exc:
+                raise click.ClickException(str(exc)) from exc
+    for option in reversed(_REQUEST[:4] + _CRITERIA):
+        command = option(command)
+    return command
+
+
+@access.command("search")
+@_rights_request
+def access_search(layer, req, query) -> None:
+    """Find the calls a rights request is about (audited; at least one criterion)."""
+    calls = layer.search_calls(req, query)
+    click.echo("\n".join(calls) if calls else "no matching calls")
+
+
+@access.command("sar")
+@_rights_request
+@click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), required=True)
+def access_sar(layer, req, query, dest: Path) -> None:
+    """Build a subject access / portability package (audio, transcripts, metadata, index)."""
+    from dataclasses import replace
+
+    package = layer.subject_access_package(replace(req, action="export"), query, dest)
+    click.echo(f"package written to {package}")
+
+
 @access.command("approve")
 @click.argument("call_id")
 @click.option("--user", required=True, help="the approver")
