@@ -165,9 +165,13 @@ def test_no_transcript_text_or_identifiers_in_the_pipelines_logs(pipeline_run):
     instance = pipeline_run.instance
     logged = "\n".join(str(entry) for run in instance.get_runs() for entry in instance.all_logs(run.run_id))
     assert "call-" in logged  # the runs did log about the calls
+    # Whole numbers only: timestamps and durations make any six digits turn up by chance.
+    digits = re.sub(r"[\s-]", "", logged)
     for call in pipeline_run.calls:
-        for value in (call.first_name, call.last_name, call.nhs_number, call.phone[-6:], call.postcode):
-            assert value not in logged, (call.call_id, "identifier in the logs")
+        for value in (call.first_name, call.last_name, call.postcode):
+            assert not re.search(rf"\b{re.escape(value)}\b", logged), (call.call_id, "identifier in the logs")
+        for number in (call.nhs_number, call.phone):
+            assert number not in digits, (call.call_id, "number in the logs")
         for speaker, said in call.turns:
             if speaker == "caller":
                 sentence = said.split(".")[0]
