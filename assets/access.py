@@ -61,6 +61,11 @@ class AccessRefused(PermissionError):
         self.code, self.audit_seq = code, audit_seq
 
 
+def _says_something(reason: str | None) -> bool:
+    """A reason of at least MIN_REASON_WORDS words: "x" or "just looking" is browsing."""
+    return len(re.findall(r"[A-Za-z]{2,}", reason or "")) >= MIN_REASON_WORDS
+
+
 def _expect(req: AccessRequest, action: str) -> None:
     if req.action != action:
         raise ValueError(f"this is a {action} request, not {req.action}")
@@ -82,7 +87,7 @@ class AccessLayer:
             return "action_not_allowed", f"a {req.role} may not {req.action.replace('_', ' ')}"
         if req.purpose not in role.purposes:
             return "purpose_not_allowed", f"a {req.role} may not act for '{req.purpose}'"
-        if len(re.findall(r"[A-Za-z]{2,}", req.reason or "")) < MIN_REASON_WORDS:
+        if not _says_something(req.reason):
             return "no_reason", "give the reason for this access (browsing without a reason is not permitted)"
         if req.action == "download_audio" and req.purpose not in self.policy.access.download_purposes:
             return "download_purpose", (f"audio may be downloaded only for "
@@ -254,7 +259,7 @@ class AccessLayer:
             refusal = ("cannot_authorise", f"a {approver_role} may not authorise '{purpose}' releases")
         elif approver == for_user:
             refusal = ("self_approval", "nobody may approve their own release")
-        elif len(re.findall(r"[A-Za-z]{2,}", reason or "")) < MIN_REASON_WORDS:
+        elif not _says_something(reason):
             refusal = ("no_reason", "give the reason for the approval")
         number = self.conn.execute("SELECT external_number FROM casework.calls WHERE call_id = ?",
                                    [call_id]).fetchone()
