@@ -24,6 +24,7 @@ from assets import audit, warehouse
 from assets.pii import Pseudonymiser
 from assets.policy import PERSONAL_ACTIONS, Policy
 from assets.retention import call_ref
+from assets.subjects import matching_calls
 
 MIN_REASON_WORDS = 3
 
@@ -156,10 +157,12 @@ class AccessLayer:
         if person_token:
             where.append("call_id IN (SELECT call_id FROM casework.call_pseudonyms WHERE token = ?)")
             params.append(person_token)
-        rows = self.conn.execute(f"SELECT call_id, external_number FROM casework.calls WHERE {' AND '.join(where)} "
+        if number_token:  # any format of the number: the same matching as erasure and holds
+            where.append("call_id IN (SELECT unnest(?))")
+            params.append(matching_calls(self.conn, self.pseudonymiser, "number", number_token))
+        rows = self.conn.execute(f"SELECT call_id FROM casework.calls WHERE {' AND '.join(where)} "
                                  "ORDER BY call_date, call_id", params).fetchall()
-        return [c for c, n in rows
-                if number_token is None or (n and self.pseudonymiser.token("PHONE_NUMBER", n) == number_token)]
+        return [r[0] for r in rows]
 
     def subject_access_package(self, req: AccessRequest, query: "CallQuery", dest_dir: Path) -> Path:
         """A subject access / portability package: every matching call's audio, transcript and

@@ -71,7 +71,7 @@ def append(conn, key: bytes, *, actor: str, role: str, action: str, outcome: str
                   "action": action, "object": object, "subject": subject, "purpose": purpose,
                   "reason": reason, "outcome": outcome, "request": request, "prev_hash": prev}
         digest = _digest(key, record)
-        conn.execute(f"INSERT INTO governance.audit ({', '.join(FIELDS)}, hash) VALUES ({', '.join('?' * 13)})",
+        conn.execute(f"INSERT INTO governance.audit ({', '.join(FIELDS)}, hash) VALUES ({', '.join('?' * (len(FIELDS) + 1))})",
                      [*(record[f] for f in FIELDS), digest])
     _write_head(head, seq, digest)
     return seq
