@@ -7,20 +7,24 @@ Decisions, in order (the first that fails refuses): the role exists; it may do t
 may give the purpose; the reason says something (browsing is refused); audio downloads only for
 the policy's download purposes; a purpose that needs approval (disciplinary, police) has a
 recorded approval from an authorising role for this user and call; a role scoped to its own
-calls is the call's staff member; the call exists.
+calls is the call's staff member; the call exists; the request fields given (staff member,
+external number, date of the call) agree with the call's record.
+
+Audio is sealed at rest (`assets.audio_vault`): it is unsealed here, after the decision and its
+audit record, into memory for listening or into the requester's folder for a download.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from assets import audit, warehouse
+from assets import audit, audio_vault, warehouse
 from assets.pii import Pseudonymiser
 from assets.policy import PERSONAL_ACTIONS, Policy
 from assets.retention import call_ref
@@ -74,8 +78,8 @@ def _expect(req: AccessRequest, action: str) -> None:
 
 class AccessLayer:
     def __init__(self, conn, policy: Policy, pseudonymiser: Pseudonymiser, pseudonym_key: bytes,
-                 head: Path | None = None):
-        self.conn, self.policy, self.pseudonymiser = conn, policy, pseudonymiser
+                 vault: audio_vault.AudioVault, head: Path | None = None):
+        self.conn, self.policy, self.pseudonymiser, self.vault = conn, policy, pseudonymiser, vault
         self.key, self.head = audit.chain_key(pseudonym_key), head
 
     # --- deciding -----------------------------------------------------------------------
@@ -97,10 +101,27 @@ class AccessLayer:
             return None
         if call is None:
             return "no_such_call", "no such call"
+        mismatch = self._contradiction(req, call)
+        if mismatch:
+            # Which value the record holds is not said: the requester may have the wrong call.
+            return "request_mismatch", f"the request's {mismatch} does not match the call's record: check the call id"
         if req.purpose in self.policy.access.needs_approval and not self._approved(req):
             return "needs_approval", f"'{req.purpose}' releases need a recorded approval by an authorising role first"
         if role.scope == "own_calls" and call[1] != req.user:
             return "not_own_call", f"a {req.role} may reach only calls where they are the staff member"
+        return None
+
+    def _contradiction(self, req: AccessRequest, call: tuple) -> str | None:
+        """The request field (if any) that contradicts the call record: a request naming one
+        call's details with another call's id is the wrong person's data about to be opened."""
+        if req.staff_member and call[1] and req.staff_member.strip().lower() != call[1].lower():
+            return "staff member"
+        token = self.pseudonymiser.token
+        if req.external_number and call[2] and token("PHONE_NUMBER", req.external_number) != token("PHONE_NUMBER", call[2]):
+            return "external number"
+        stated = re.match(r"\s*(\d{4}-\d{2}-\d{2})", req.call_time or "")
+        if stated and stated.group(1) != str(call[4]):
+            return "call date"
         return None
 
     def _approved(self, req: AccessRequest) -> bool:
@@ -219,18 +240,18 @@ class AccessLayer:
         row = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
         return row[0] if row else ""
 
-    def listen(self, req: AccessRequest) -> Path:
-        """The audio to play (in place: listening does not take a copy)."""
+    def listen(self, req: AccessRequest) -> io.BytesIO:
+        """The audio to play, unsealed in memory: listening leaves no copy behind."""
         _expect(req, "listen")
         call = self.authorise(req)
-        return self._audio(call)
+        return self.vault.open(self._audio(call), req.call_id)
 
     def download(self, req: AccessRequest, dest_dir: Path) -> Path:
+        """A plaintext copy of the audio in `dest_dir`: the one access that leaves the vault."""
         _expect(req, "download_audio")
         call = self.authorise(req)
-        dest_dir.mkdir(parents=True, exist_ok=True)
         audio = self._audio(call)
-        return Path(shutil.copy2(audio, dest_dir / audio.name))
+        return self.vault.unseal_to(audio, req.call_id, dest_dir / audio_vault.plain_name(audio))
 
     def export(self, req: AccessRequest, dest_dir: Path) -> Path:
         """The call's metadata and transcript as JSON (portability)."""

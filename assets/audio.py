@@ -7,8 +7,10 @@ code for the quarantine table and a detail a person can act on, never the audio'
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -34,14 +36,34 @@ class AudioInfo:
     container: str
 
 
-def probe(path: Path, max_call_s: float = DEFAULT_MAX_CALL_MINUTES * 60) -> AudioInfo:
+Source = Path | BinaryIO  # a plaintext file (landing, tests) or audio unsealed in memory
+
+
+def _opened(source: Source):
+    """What PyAV and faster-whisper open: a path string, or the stream rewound."""
+    if isinstance(source, Path):
+        return str(source)
+    source.seek(0)
+    return source
+
+
+def _size(source: Source) -> int | None:
+    if isinstance(source, Path):
+        return source.stat().st_size if source.exists() else None
+    if isinstance(source, io.BytesIO):
+        return source.getbuffer().nbytes
+    return source.seek(0, io.SEEK_END)
+
+
+def probe(source: Source, max_call_s: float = DEFAULT_MAX_CALL_MINUTES * 60) -> AudioInfo:
     """Look at the container without decoding it: cheap refusals first."""
-    if not path.exists():
+    size = _size(source)
+    if size is None:
         raise AudioProblem("missing_audio", "audio file missing from the store")
-    if path.stat().st_size == 0:
+    if size == 0:
         raise AudioProblem("empty_file", "the audio file has zero bytes")
     try:
-        with av.open(str(path)) as container:
+        with av.open(_opened(source)) as container:
             if not container.streams.audio:
                 raise AudioProblem("no_audio_stream", "the file holds no audio stream")
             stream = container.streams.audio[0]
@@ -64,16 +86,16 @@ def probe(path: Path, max_call_s: float = DEFAULT_MAX_CALL_MINUTES * 60) -> Audi
     return info
 
 
-def decode(path: Path, info: AudioInfo, split_channels: bool) -> list[np.ndarray]:
+def decode(source: Source, info: AudioInfo, split_channels: bool) -> list[np.ndarray]:
     """16 kHz float32 mono arrays: one per channel when asked and the file is stereo."""
     from faster_whisper.audio import decode_audio
 
     try:
         if split_channels and info.channels == 2:
-            left, right = decode_audio(str(path), sampling_rate=SAMPLE_RATE, split_stereo=True)
+            left, right = decode_audio(_opened(source), sampling_rate=SAMPLE_RATE, split_stereo=True)
             channels = [left, right]
         else:
-            channels = [decode_audio(str(path), sampling_rate=SAMPLE_RATE)]
+            channels = [decode_audio(_opened(source), sampling_rate=SAMPLE_RATE)]
     except (av.error.FFmpegError, ValueError) as exc:
         raise AudioProblem("undecodable_audio", f"decoding failed ({type(exc).__name__})") from exc
     _check(channels, info)

@@ -8,13 +8,14 @@ cannot give a digit away.
 
 from __future__ import annotations
 
+import io
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from assets import audio
+from assets import audio, audio_vault
 
 PAD_S = 0.25
 TONE_HZ = 1000.0
@@ -53,11 +54,12 @@ def identifier_intervals(text: str, words: list[TimedWord], entities, pad_s: flo
     return merged
 
 
-def write_redacted(src: Path, dest: Path, intervals: list[tuple[float, float]], mode: str = "tone") -> float:
-    """Write a 16 kHz PCM WAV copy of `src` (channels kept) with `intervals` replaced by a quiet
-    tone (audibly "something was removed") or silence. Returns seconds redacted."""
-    info = audio.probe(src, max_call_s=float("inf"))
-    channels = audio.decode(src, info, split_channels=info.channels == 2)
+def redacted_wav(source: audio.Source, intervals: list[tuple[float, float]], mode: str = "tone") -> tuple[bytes, float]:
+    """A 16 kHz PCM WAV copy of `source` (channels kept) with `intervals` replaced by a quiet
+    tone (audibly "something was removed") or silence, in memory: the voice is still personal
+    data, so the caller seals it. Returns (wav bytes, seconds redacted)."""
+    info = audio.probe(source, max_call_s=float("inf"))
+    channels = audio.decode(source, info, split_channels=info.channels == 2)
     data = np.stack(channels)
     rate = audio.SAMPLE_RATE
     redacted = 0.0
@@ -69,19 +71,18 @@ def write_redacted(src: Path, dest: Path, intervals: list[tuple[float, float]], 
         data[:, a:b] = 0.1 * np.sin(2 * np.pi * TONE_HZ * t) if mode == "tone" else 0.0
         redacted += (b - a) / rate
     pcm = (np.clip(data, -1, 1) * 32767).astype("<i2")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".partial")
-    with wave.open(str(tmp), "wb") as w:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
         w.setnchannels(pcm.shape[0])
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(pcm.T.tobytes())
-    tmp.replace(dest)
-    return redacted
+    return out.getvalue(), redacted
 
 
-def redact_date(conn, call_date, pseudonymiser, out_root: Path, mode: str = "tone") -> list[tuple[str, float]]:
-    """Redacted copies for one call date's calls whose audio is still held."""
+def redact_date(conn, call_date, pseudonymiser, vault: audio_vault.AudioVault, out_root: Path,
+                mode: str = "tone") -> list[tuple[str, float]]:
+    """Redacted copies, sealed like the originals, for one call date's calls whose audio is still held."""
     from assets import warehouse
 
     calls = conn.execute(
@@ -98,8 +99,13 @@ def redact_date(conn, call_date, pseudonymiser, out_root: Path, mode: str = "ton
             [call_id]).fetchall()]
         # Segment texts are joined in order, and words sit in segment order: map within each.
         intervals = identifier_intervals(text, words, pseudonymiser.find(text))
-        dest = out_root / str(call_date) / f"{call_id}.wav"
-        seconds = write_redacted(Path(audio_path), dest, intervals, mode)
+        dest = out_root / str(call_date) / audio_vault.sealed_name(f"{call_id}.wav")
+        try:
+            wav, seconds = redacted_wav(vault.open(Path(audio_path), call_id), intervals, mode)
+        except audio.AudioProblem as problem:  # e.g. a seal broken since transcription: the rest go on
+            warehouse.record_quarantine(conn, call_id, "redact_audio", problem.reason, problem.detail, audio_path)
+            continue
+        vault.seal_bytes(wav, dest, call_id)
         done.append((call_id, str(dest), len(intervals), seconds))
     warehouse.replace_rows(conn, "casework.redacted_audio", "call_id", [d[0] for d in done],
                            ("call_id", "call_date", "path", "spans", "seconds_redacted"),

@@ -77,6 +77,17 @@ def append(conn, key: bytes, *, actor: str, role: str, action: str, outcome: str
     return seq
 
 
+def record_processing(conn, key: bytes, *, stage: str, scope: str, calls: int, run_id: str,
+                      head: Path | None = None) -> int | None:
+    """The pipeline's own use of personal data (the policy's "all uses"): one record per stage
+    and partition run that read any, with how many calls, and the run to look up in Dagster."""
+    if not calls:
+        return None
+    return append(conn, key, actor="callcanon-pipeline", role="system", action=stage, outcome="granted",
+                  object=f"call_date:{scope}", purpose="automated_processing", reason=f"Dagster run {run_id}",
+                  request=json.dumps({"calls": calls}), head=head)
+
+
 @dataclass
 class Verification:
     records: int

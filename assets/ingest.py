@@ -1,8 +1,9 @@
-"""Register landed calls in `casework.calls` and move their files into the audio store.
+"""Register landed calls in `casework.calls` and seal their audio into the store.
 
-The row is written before the files move, so a crash in between leaves the files in the
-landing zone and the next run simply registers them again (an upsert): nothing is lost and
-nothing is doubled.
+The row is written before the audio is sealed into the store (`assets.audio_vault`, atomic) and
+the landed file removed, so a crash in between leaves the files in the landing zone and the next
+run simply registers and seals them again (an upsert): nothing is lost and nothing is doubled.
+The row's checksum and size are the recording's own, as the telephony system sent it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets import landing, warehouse
+from assets import audio_vault, landing, warehouse
 
 CALL_COLUMNS = (
     "call_id", "started_at", "call_date", "direction", "staff_id", "team", "external_number",
@@ -67,6 +68,7 @@ def ingest_date(
     store_root: Path,
     quarantine_dir: Path,
     call_date: date,
+    vault: audio_vault.AudioVault,
     sidecar_grace_s: float = landing.DEFAULT_SIDECAR_GRACE_S,
 ) -> IngestResult:
     """Register the landed calls of one call date; quarantine anything broken seen on the way."""
@@ -79,10 +81,11 @@ def ingest_date(
         if item.sidecar.call_date != call_date:
             continue
         dest = store_dir_for(store_root, call_date)
-        stored_audio = dest / item.audio_path.name
+        stored_audio = dest / audio_vault.sealed_name(item.audio_path.name)
         row = _row(item, stored_audio)
         warehouse.replace_rows(conn, "casework.calls", "call_id", [row[0]], CALL_COLUMNS, [row])
-        landing.move_into([item.audio_path], dest)
+        vault.seal_file(item.audio_path, stored_audio, item.sidecar.call_id)
+        item.audio_path.unlink()
         # The row holds every sidecar field (unknown ones in extra_fields), so the store keeps no
         # second copy of the metadata: one place to serve, restrict and erase, one file less to sweep.
         item.sidecar_path.unlink(missing_ok=True)
@@ -95,3 +98,23 @@ def pending_dates(landing_dir: Path) -> list[date]:
     """Call dates that have files waiting in the landing zone."""
     dates = {landing.peek_call_date(p) for p in landing_dir.glob("*.json")} if landing_dir.exists() else set()
     return sorted(d for d in dates if d is not None)
+
+
+def seal_store(conn: duckdb.DuckDBPyConnection, vault: audio_vault.AudioVault) -> int:
+    """Seal audio stored before sealing existed (callcanon < 0.5), originals and redacted
+    copies: each file is sealed beside itself, its row pointed at the sealed file, then the
+    plaintext removed, so a crash at any point leaves a row that points at a readable file."""
+    sealed = 0
+    for table, column in (("casework.calls", "audio_path"), ("casework.redacted_audio", "path")):
+        rows = conn.execute(f"SELECT call_id, {column} FROM {table} WHERE {column} IS NOT NULL "
+                            f"AND NOT ends_with({column}, '{audio_vault.SUFFIX}')").fetchall()
+        for call_id, path in rows:
+            plain = Path(path)
+            if not plain.exists():
+                continue  # deleted by retention or erasure: nothing left to seal
+            target = plain.with_name(audio_vault.sealed_name(plain.name))
+            vault.seal_file(plain, target, call_id)
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE call_id = ?", [str(target), call_id])
+            plain.unlink()
+            sealed += 1
+    return sealed

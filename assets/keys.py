@@ -1,64 +1,99 @@
-"""The pseudonym key: held apart from the data it protects.
+"""The two secrets, each held apart from the data it protects.
 
-Pseudonyms are HMACs, so whoever holds the key can re-link a token to a person by guessing
-candidates; the key must therefore live outside the warehouse and outside the repository.
-Order of precedence: `CALLCANON_PSEUDONYM_KEY` (hex), then the file named by
-`CALLCANON_KEY_FILE`, then `~/.config/callcanon/pseudonym.key`.
+- The **pseudonym key**: pseudonyms are HMACs, so whoever holds it can re-link a token to a
+  person by guessing candidates. It also keys the audit chain.
+- The **audio key**: AES-256-GCM over the audio store (`assets.audio_vault`). Separate from the
+  pseudonym key so each can live where its risk asks (the audio key can sit with the people who
+  may listen, the pseudonym key with the pipeline) and one leaking does not give away the other.
+
+Both live outside the warehouse and outside the repository. Order of precedence for each: its
+env var (hex), then the file named by its `_FILE` env var, then `~/.config/callcanon/<name>.key`.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
-ENV_KEY = "CALLCANON_PSEUDONYM_KEY"
-ENV_KEY_FILE = "CALLCANON_KEY_FILE"
 MIN_KEY_BYTES = 16
 
 
-class PseudonymKeyError(RuntimeError):
-    """Raised when no usable pseudonym key is configured."""
+class SecretError(RuntimeError):
+    """Raised when a secret is not configured or unusable."""
 
 
-def default_key_file() -> Path:
-    base = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
-    return base / "callcanon" / "pseudonym.key"
+PseudonymKeyError = SecretError  # the name callers have always caught
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "callcanon"
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    env: str
+    env_file: str
+    size: int = 32  # bytes
+
+    def file_path(self) -> Path:
+        return Path(os.environ.get(self.env_file, config_dir() / f"{self.name}.key")).expanduser()
+
+    def _decode(self, hex_text: str, origin: str) -> bytes:
+        try:
+            key = bytes.fromhex(hex_text.strip())
+        except ValueError as exc:
+            raise SecretError(f"{self.name} key from {origin} is not hex") from exc
+        if len(key) < MIN_KEY_BYTES:
+            raise SecretError(f"{self.name} key from {origin} is shorter than {MIN_KEY_BYTES} bytes")
+        return key
+
+    def load(self) -> bytes:
+        if os.environ.get(self.env):
+            return self._decode(os.environ[self.env], self.env)
+        path = self.file_path()
+        if not path.exists():
+            raise SecretError(f"no {self.name} key: set {self.env}, or {self.env_file}, or create {path} "
+                            "with `callcanon init-key`")
+        return self._decode(path.read_text(), str(path))
+
+    def init(self, path: Path | None = None) -> tuple[Path, bool]:
+        """Create a random key file (mode 0600) if none exists; returns (path, created)."""
+        path = path or self.file_path()
+        if path.exists():
+            return path, False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(self.size) + "\n")
+        return path, True
+
+
+PSEUDONYM = Secret("pseudonym", "CALLCANON_PSEUDONYM_KEY", "CALLCANON_KEY_FILE")
+# AES-256 wants exactly 32 bytes; `audio_vault` derives them from whatever length is given.
+AUDIO = Secret("audio", "CALLCANON_AUDIO_KEY", "CALLCANON_AUDIO_KEY_FILE")
+ALL = (PSEUDONYM, AUDIO)
+
+ENV_KEY, ENV_KEY_FILE = PSEUDONYM.env, PSEUDONYM.env_file
 
 
 def key_file_path() -> Path:
-    return Path(os.environ.get(ENV_KEY_FILE, default_key_file())).expanduser()
-
-
-def _decode(hex_text: str, origin: str) -> bytes:
-    try:
-        key = bytes.fromhex(hex_text.strip())
-    except ValueError as exc:
-        raise PseudonymKeyError(f"pseudonym key from {origin} is not hex") from exc
-    if len(key) < MIN_KEY_BYTES:
-        raise PseudonymKeyError(f"pseudonym key from {origin} is shorter than {MIN_KEY_BYTES} bytes")
-    return key
+    return PSEUDONYM.file_path()
 
 
 def load_key() -> bytes:
-    if os.environ.get(ENV_KEY):
-        return _decode(os.environ[ENV_KEY], ENV_KEY)
-    path = key_file_path()
-    if not path.exists():
-        raise PseudonymKeyError(
-            f"no pseudonym key: set {ENV_KEY}, or {ENV_KEY_FILE}, or create {path} "
-            "with `callcanon init-key`"
-        )
-    return _decode(path.read_text(), str(path))
+    return PSEUDONYM.load()
 
 
 def init_key(path: Path | None = None) -> tuple[Path, bool]:
-    """Create a random key file (mode 0600) if none exists; returns (path, created)."""
-    path = path or key_file_path()
-    if path.exists():
-        return path, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_hex(32) + "\n")
-    return path, True
+    return PSEUDONYM.init(path)
+
+
+def load_audio_key() -> bytes:
+    return AUDIO.load()
+
+
+def init_all() -> list[tuple[Secret, Path, bool]]:
+    return [(s, *s.init()) for s in ALL]

@@ -296,13 +296,30 @@ def issue_certificate(conn, certificate_id: str, kind: str, policy: str, reason:
         call_refs=sorted({r[1] for r in rows}),
         suspended_by_hold=suspended_by_hold,
     )
-    body = {k: v for k, v in cert.__dict__.items() if k != "digest"}
-    cert.digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    cert.digest = certificate_digest(cert)
     conn.execute(
         "INSERT OR REPLACE INTO governance.erasure_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [cert.certificate_id, kind, warehouse.utcnow(), policy, reason, scope, as_of, json.dumps(cert.counts),
          cert.bytes_deleted, cert.call_refs, suspended_by_hold, cert.digest])
     return cert
+
+
+def certificate_digest(cert: Certificate) -> str:
+    body = {k: v for k, v in cert.__dict__.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def broken_certificates(conn) -> list[str]:
+    """Certificates whose stored contents no longer match their digest (edited since issue)."""
+    broken = []
+    for row in conn.execute(
+            "SELECT certificate_id, kind, policy, reason, scope, as_of, counts, bytes_deleted, call_refs, "
+            "suspended_by_hold, digest FROM governance.erasure_certificates ORDER BY certificate_id").fetchall():
+        cert = Certificate(*row[:6], counts=json.loads(row[6]), bytes_deleted=row[7], call_refs=list(row[8]),
+                           suspended_by_hold=row[9])
+        if certificate_digest(cert) != row[10]:
+            broken.append(row[0])
+    return broken
 
 
 # --- erasure requests ----------------------------------------------------------------------

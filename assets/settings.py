@@ -18,6 +18,7 @@ ENV_STORE = "CALLCANON_AUDIO_STORE"
 ENV_QUARANTINE = "CALLCANON_QUARANTINE"
 ENV_REDACTED = "CALLCANON_REDACTED_AUDIO"
 ENV_WAREHOUSE = "CALLCANON_WAREHOUSE"
+ENV_EVIDENCE = "CALLCANON_EVIDENCE"
 ENV_POLICY = "CALLCANON_POLICY"
 
 
@@ -30,6 +31,7 @@ class Settings:
     redacted_dir: Path
     warehouse_path: Path
     policy: str
+    evidence_dir: Path
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -42,6 +44,7 @@ class Settings:
             redacted_dir=Path(os.environ.get(ENV_REDACTED, data / "redacted_audio")).resolve(),
             warehouse_path=Path(os.environ.get(ENV_WAREHOUSE, data / "warehouse.duckdb")).resolve(),
             policy=os.environ.get(ENV_POLICY, "ombudsman"),
+            evidence_dir=Path(os.environ.get(ENV_EVIDENCE, data / "evidence")).resolve(),
         )
 
     def export(self) -> None:
@@ -54,6 +57,7 @@ class Settings:
         os.environ.setdefault(ENV_REDACTED, str(self.redacted_dir))
         os.environ.setdefault(ENV_WAREHOUSE, str(self.warehouse_path))
         os.environ.setdefault(ENV_POLICY, self.policy)
+        os.environ.setdefault(ENV_EVIDENCE, str(self.evidence_dir))
         # Models come from PyPI packages; never let a library reach for a hub.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -24,17 +24,24 @@ class SynthCall:
     person: str = "<PERSON_0123abcd>"  # the caller's pseudonym token
 
 
-def add_calls(conn, root: Path, calls: list[SynthCall]) -> None:
-    """Files under `root/audio` and `root/redacted_audio`, rows in every table, in one go."""
+def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
+    """Files under `root/audio` and `root/redacted_audio`, rows in every table, in one go.
+    With a vault (`assets.audio_vault`) the files are sealed as ingest seals them; without, they
+    are plain marker files (the retention benchmark: unlink cost does not depend on content)."""
     now = datetime.now(timezone.utc)
     rows: dict[str, list[tuple]] = {t: [] for t in (
         "calls", "transcripts", "segments", "words", "redacted", "canon", "scan", "themes", "tokens")}
     for c in calls:
-        audio = root / "audio" / c.call_date.isoformat() / f"{c.call_id}.wav"
-        redacted = root / "redacted_audio" / c.call_date.isoformat() / f"{c.call_id}.wav"
+        name = f"{c.call_id}.wav" + (".sealed" if vault else "")
+        audio = root / "audio" / c.call_date.isoformat() / name
+        redacted = root / "redacted_audio" / c.call_date.isoformat() / name
         for path in (audio, redacted):
+            content = b"RIFF" + f"audio of {c.call_id}".encode() + bytes(256)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"RIFF" + f"audio of {c.call_id}".encode() + bytes(256))
+            if vault:
+                vault.seal_bytes(content, path, c.call_id)
+            else:
+                path.write_bytes(content)
         started = datetime.combine(c.call_date, datetime.min.time(), tzinfo=timezone.utc)
         rows["calls"].append((
             c.call_id, started, c.call_date, "inbound", "staff-01", "intake", c.external_number, c.complaint_id,

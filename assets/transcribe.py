@@ -240,13 +240,13 @@ def _to_channel(seg: Segment, offset: float, roles: tuple[str, str]) -> Segment:
     return replace(seg, start_s=start, end_s=end, speaker=words[0].speaker if words else speaker, words=words)
 
 
-def transcribe_audio(path: Path, config: WhisperConfig, channels: dict | None = None) -> Transcript:
+def transcribe_audio(source: audio.Source, config: WhisperConfig, channels: dict | None = None) -> Transcript:
     """Probe, decode, transcribe (per channel when roles are known) and interleave by time.
     Raises `audio.AudioProblem` for anything that is not a usable recording."""
     started = time.perf_counter()
-    info = audio.probe(path, max_call_s=config.max_call_minutes * 60)
+    info = audio.probe(source, max_call_s=config.max_call_minutes * 60)
     split = bool(channels) and info.channels == 2
-    arrays = audio.decode(path, info, split_channels=split)
+    arrays = audio.decode(source, info, split_channels=split)
     if split:
         # Both channels in one pass, end to end with a silent gap VAD always cuts at: the batched
         # pipeline then fills its batches from both parties (measured ~10 % faster than two
@@ -286,9 +286,10 @@ class StageResult:
         return self.elapsed_s / self.audio_seconds if self.audio_seconds else 0.0
 
 
-def transcribe_date(conn, call_date, config: WhisperConfig = WhisperConfig(), log=None) -> StageResult:
+def transcribe_date(conn, call_date, vault, config: WhisperConfig = WhisperConfig(), log=None) -> StageResult:
     """Transcribe the calls of one date whose audio is still held, and write the partition's
-    transcripts, segments and words in one transaction.
+    transcripts, segments and words in one transaction. Audio is unsealed by `vault`
+    (`assets.audio_vault`) into memory, one call at a time; a broken seal quarantines the call.
 
     A call whose transcript already has this cache key (same audio, model and settings) is not
     transcribed again. Calls whose audio retention removed keep the transcript they have: a
@@ -312,7 +313,7 @@ def transcribe_date(conn, call_date, config: WhisperConfig = WhisperConfig(), lo
             result.cached += 1
             continue
         try:
-            t = transcribe_audio(Path(audio_path), config, channels)
+            t = transcribe_audio(vault.open(Path(audio_path), call_id), config, channels)
         except audio.AudioProblem as problem:
             warehouse.record_quarantine(conn, call_id, "transcribe", problem.reason, problem.detail, audio_path)
             result.quarantined.append((call_id, problem.reason))

@@ -3,8 +3,8 @@
 Generates demo calls (espeak-ng), writes each as 8 kHz μ-law stereo (one party per channel, as
 call recorders store them) and as 16 kHz mono, then measures on the same files in the same run:
 
-- the callcanon stage (`transcribe_date`: probe, decode, per-channel transcription, guards,
-  word timings, one warehouse transaction per day), and
+- the callcanon stage (`transcribe_date`: unsealing the stored audio (AES-GCM), probe, decode,
+  per-channel transcription, guards, word timings, one warehouse transaction per day), and
 - raw `faster_whisper.BatchedInferencePipeline` with the same model and decoding settings,
   and again with faster-whisper's default chunking, for reference.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -34,6 +35,7 @@ import jiwer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assets import demo_data, ingest, warehouse  # noqa: E402
+from assets.audio_vault import AudioVault  # noqa: E402
 from assets.models import resolve_model  # noqa: E402
 from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits  # noqa: E402
 from assets.transcribe import WhisperConfig, _batched, transcribe_date  # noqa: E402
@@ -87,9 +89,10 @@ def make_corpus(root: Path, n_calls: int, names: list[str]) -> dict[str, tuple[P
 def run_stage(landing: Path, root: Path, config: WhisperConfig) -> tuple[float, float, dict[str, str]]:
     conn = duckdb.connect(str(root / f"{landing.name}.duckdb"))
     warehouse.ensure_schema(conn)
-    ingest.ingest_date(conn, landing, root / f"{landing.name}-store", root / "q", DAY, sidecar_grace_s=0)
+    vault = AudioVault(os.urandom(32))  # a throwaway key: the benchmark's store dies with it
+    ingest.ingest_date(conn, landing, root / f"{landing.name}-store", root / "q", DAY, vault, sidecar_grace_s=0)
     started = time.perf_counter()
-    result = transcribe_date(conn, DAY, config)
+    result = transcribe_date(conn, DAY, vault, config)
     elapsed = time.perf_counter() - started
     texts = dict(conn.execute("SELECT call_id, text FROM casework.transcripts").fetchall())
     audio_s = conn.execute("SELECT sum(duration_s) FROM casework.transcripts").fetchone()[0]

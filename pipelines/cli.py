@@ -21,11 +21,36 @@ def main() -> None:
 
 @main.command("init-key")
 def init_key() -> None:
-    """Create the pseudonym key file (outside the warehouse) if none exists."""
+    """Create the pseudonym and audio key files (outside the warehouse) where none exist."""
     from assets import keys
 
-    path, created = keys.init_key()
-    click.echo(f"{'created' if created else 'kept existing'} pseudonym key file {path}")
+    for secret, path, created in keys.init_all():
+        click.echo(f"{'created' if created else 'kept existing'} {secret.name} key file {path}")
+
+
+@main.command("evidence-pack")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day of the year reviewed (default today).")
+def evidence_pack(as_of) -> None:
+    """Write the annual review pack for governance (lineage, retention, certificates, audit)."""
+    from pipelines.runner import dagster_instance, write_evidence_pack
+
+    with dagster_instance() as instance:
+        path = write_evidence_pack(instance, as_of.date() if as_of else None)
+    click.echo(f"evidence pack written to {path}")
+
+
+@main.command("seal-store")
+def seal_store() -> None:
+    """Seal audio stored by callcanon < 0.5 (before audio was encrypted at rest)."""
+    from assets import ingest, keys
+    from assets.audio_vault import AudioVault
+
+    try:
+        vault = AudioVault(keys.load_audio_key())
+    except keys.SecretError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with _warehouse() as conn:
+        click.echo(f"sealed {ingest.seal_store(conn, vault)} audio files")
 
 
 @main.command("demo-data")
@@ -66,17 +91,19 @@ def demo(n_calls: int) -> None:
     """Generate demo calls and run the whole pipeline on them."""
     from assets import keys
     from assets import demo_data as demo_mod
-    from pipelines.runner import dagster_instance, run_all
+    from pipelines.runner import dagster_instance, run_all, write_evidence_pack
 
     settings = Settings.from_env()
     settings.make_dirs()
-    path, created = keys.init_key()
-    click.echo(f"pseudonym key: {path} ({'created' if created else 'existing'})")
+    for secret, path, created in keys.init_all():
+        click.echo(f"{secret.name} key: {path} ({'created' if created else 'existing'})")
     _speak_with_progress(demo_mod.build_calls(n_calls, date.today()), settings.landing_dir)
     with dagster_instance() as instance:
         run_all(instance, log=click.echo)
+        pack = write_evidence_pack(instance)
     click.echo("")
     click.echo(f"Warehouse: {settings.warehouse_path}")
+    click.echo(f"Governance review pack: {pack}")
     click.echo("  theme trends: marts.theme_trends (open read-only; see notebooks/theme_trends.ipynb)")
     click.echo("Dagster UI: make ui   (or: dagster dev -w workspace.yaml)")
 
@@ -375,7 +402,13 @@ def _access_layer(conn):
     from assets.access import AccessLayer
     from assets.policy import load_policy
 
-    return AccessLayer(conn, load_policy(Settings.from_env().policy), _pseudonymiser(), keys.load_key())
+    from assets.audio_vault import AudioVault
+
+    try:
+        vault = AudioVault(keys.load_audio_key())
+    except keys.SecretError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return AccessLayer(conn, load_policy(Settings.from_env().policy), _pseudonymiser(), keys.load_key(), vault)
 
 
 def _access(action: str):
@@ -385,6 +418,7 @@ def _access(action: str):
         @functools.wraps(f)
         def command(call_id, **kwargs):
             from assets.access import AccessRefused, AccessRequest
+            from assets.audio import AudioProblem
 
             fields = {k: kwargs.pop(k) for k in ("user", "role", "purpose", "reason", "call_time",
                                                   "staff_member", "external_number", "parties", "nature")}
@@ -394,7 +428,7 @@ def _access(action: str):
                     return f(_access_layer(conn), req, **kwargs)
                 except AccessRefused as exc:
                     raise click.ClickException(str(exc)) from exc
-                except FileNotFoundError as exc:
+                except (FileNotFoundError, AudioProblem) as exc:
                     raise click.ClickException(str(exc)) from exc
         for option in reversed(_REQUEST):
             command = option(command)
@@ -417,8 +451,14 @@ def access_transcript(layer, req) -> None:
 @access.command("listen")
 @_access("listen")
 def access_listen(layer, req) -> None:
-    """Print the path of a call's audio to play (no copy is made)."""
-    click.echo(str(layer.listen(req)))
+    """Write a call's audio, unsealed, to stdout for a player: no copy is made on disk.
+
+    e.g. `callcanon access listen CALL ... | ffplay -nodisp -autoexit -`"""
+    out = click.get_binary_stream("stdout")
+    if out.isatty():
+        raise click.ClickException("pipe the audio to a player, e.g. `| ffplay -nodisp -autoexit -`")
+    out.write(layer.listen(req).getvalue())
+    out.flush()
 
 
 @access.command("download")
@@ -475,15 +515,20 @@ def access_search(layer, req, query) -> None:
     click.echo("\n".join(calls) if calls else "no matching calls")
 
 
-@access.command("sar")
-@_rights_request
-@click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), required=True)
-def access_sar(layer, req, query, dest: Path) -> None:
-    """Build a subject access / portability package (audio, transcripts, metadata, index)."""
-    from dataclasses import replace
+def _sar_command(group: click.Group) -> None:
+    @group.command("sar")
+    @_rights_request
+    @click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), required=True)
+    def sar(layer, req, query, dest: Path) -> None:
+        """Build a subject access / portability package (audio, transcripts, metadata, index)."""
+        from dataclasses import replace
 
-    package = layer.subject_access_package(replace(req, action="export"), query, dest)
-    click.echo(f"package written to {package}")
+        package = layer.subject_access_package(replace(req, action="export"), query, dest)
+        click.echo(f"package written to {package}")
+
+
+_sar_command(access)
+_sar_command(main)  # the same command at the top level, where a rights officer looks first
 
 
 @access.command("approve")

@@ -132,3 +132,15 @@ def finish_erasure(instance: dg.DagsterInstance) -> str:
     ensure_dbt_manifest()
     result = defs().resolve_job_def("finish_erasure").execute_in_process(instance=instance, run_config=_LOGGING)
     return _check(result, "marts rebuild and warehouse rewrite")
+
+
+def write_evidence_pack(instance: dg.DagsterInstance, as_of: date | None = None) -> Path:
+    """The annual review pack, through Dagster as its yearly schedule writes it."""
+    from pipelines.definitions import defs
+
+    config = {"ops": {"governance__evidence_pack": {"config": {"as_of": as_of.isoformat() if as_of else None}}}}
+    result = defs().resolve_job_def("evidence_pack").execute_in_process(
+        instance=instance, run_config={**_LOGGING, **config})
+    _check(result, "evidence pack")
+    event = result.asset_materializations_for_node("governance__evidence_pack")[0]
+    return Path(event.metadata["path"].value)

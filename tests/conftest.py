@@ -17,11 +17,13 @@ import pytest
 
 PLANTED = "planted-7c1e9a0d5b3f42e8a6d0c9b1e4f7a2d3"
 TEST_KEY = "5f1d3c0a9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6"
+AUDIO_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 
 # Before anything imports the pipeline: never reach for a hub; a fixed key for the tests.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["CALLCANON_PSEUDONYM_KEY"] = TEST_KEY
+os.environ["CALLCANON_AUDIO_KEY"] = AUDIO_KEY
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
 os.environ.pop("DAGSTER_HOME", None)  # each test session uses a throwaway Dagster instance
 
@@ -46,7 +48,7 @@ def data_env(tmp_path_factory):
     data = tmp_path_factory.mktemp("callcanon-data")
     # Every location, including any an in-process CLI run of an earlier test exported.
     for var in ("CALLCANON_LANDING", "CALLCANON_AUDIO_STORE", "CALLCANON_QUARANTINE", "CALLCANON_WAREHOUSE",
-                "CALLCANON_REDACTED_AUDIO", "CALLCANON_AUDIT_HEAD", "CALLCANON_POLICY"):
+                "CALLCANON_REDACTED_AUDIO", "CALLCANON_AUDIT_HEAD", "CALLCANON_POLICY", "CALLCANON_EVIDENCE"):
         os.environ.pop(var, None)
     os.environ["CALLCANON_DATA"] = str(data)
     from assets.settings import Settings

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from assets import audit, warehouse
 from assets.access import AccessLayer, AccessRefused, AccessRequest, CallQuery
-from assets.keys import load_key
+from assets.audio_vault import AudioVault
+from assets.keys import load_audio_key, load_key
 from assets.pii import Pseudonymiser
 from assets.policy import ACTIONS, PERSONAL_ACTIONS, load_policy
 from assets.synthetic_warehouse import SynthCall, add_calls
@@ -35,7 +36,8 @@ def store(tmp_path):
     with warehouse.connect(db) as conn:
         warehouse.ensure_schema(conn)
         add_calls(conn, tmp_path, [SynthCall("call-a", DAY, external_number=NUMBER),
-                                   SynthCall("call-b", DAY, external_number="07700900456")])
+                                   SynthCall("call-b", DAY, external_number="07700900456")],
+                  vault=AudioVault(load_audio_key()))
         # call-a was taken by dr-lee, call-b by dr-khan (clinicians see only their own calls).
         conn.execute("UPDATE casework.calls SET staff_id = 'dr-lee' WHERE call_id = 'call-a'")
         conn.execute("UPDATE casework.calls SET staff_id = 'dr-khan' WHERE call_id = 'call-b'")
@@ -43,7 +45,8 @@ def store(tmp_path):
 
 
 def layer(conn, store: Path, pseudonymiser, profile: str) -> AccessLayer:
-    return AccessLayer(conn, load_policy(profile), pseudonymiser, load_key(), head=store / "audit_head.json")
+    return AccessLayer(conn, load_policy(profile), pseudonymiser, load_key(), AudioVault(load_audio_key()),
+                       head=store / "audit_head.json")
 
 
 def attempt(access: AccessLayer, store: Path, req: AccessRequest):
@@ -96,6 +99,26 @@ def test_browsing_without_a_reason_is_refused_and_audited(store, pseudonymiser):
                             ).fetchone()[0] == 3
 
 
+@pytest.mark.parametrize("fields, mismatch", [
+    ({"staff_member": "dr-khan"}, "staff member"),
+    ({"external_number": "07700 900456"}, "external number"),  # call-b's number, on call-a's id
+    ({"call_time": "2026-03-03 09:00"}, "call date"),
+    ({"staff_member": "DR-LEE", "external_number": "+44 7700 900123", "call_time": "2026-03-02"}, None),
+])
+def test_request_fields_that_contradict_the_call_record_are_refused(fields, mismatch, store, pseudonymiser):
+    with warehouse.connect(store / "warehouse.duckdb") as conn:
+        access = layer(conn, store, pseudonymiser, "ombudsman")
+        req = AccessRequest("cw-1", "caseworker", "view_transcript", "call-a", "complaint_handling", REASON, **fields)
+        if mismatch:
+            with pytest.raises(AccessRefused, match=f"request_mismatch.*{mismatch}") as err:
+                access.view_transcript(req)
+            assert "900123" not in str(err.value) and "dr-lee" not in str(err.value)  # the record is not revealed
+        else:
+            assert "transcript of call-a" in access.view_transcript(req)
+        outcome = conn.execute("SELECT outcome FROM governance.audit").fetchall()
+    assert outcome == [("refused:request_mismatch" if mismatch else "granted",)]
+
+
 def test_a_clinician_reaches_only_their_own_calls(store, pseudonymiser):
     with warehouse.connect(store / "warehouse.duckdb") as conn:
         access = layer(conn, store, pseudonymiser, "gp_practice")
@@ -111,7 +134,7 @@ def test_a_police_release_needs_a_recorded_approval_by_an_authorising_role_first
         access = layer(conn, store, pseudonymiser, "ombudsman")
         req = AccessRequest("sec-1", "security_officer", "download_audio", "call-a", "police",
                             "police request reference for an assault investigation", call_time="2026-03-02 10:14",
-                            staff_member="intake-07", external_number=NUMBER)
+                            staff_member="dr-lee", external_number="+44 7700 900123")
         with pytest.raises(AccessRefused, match="needs_approval"):
             access.download(req, store / "out")
         with pytest.raises(AccessRefused, match="cannot_authorise"):  # not an authorising role
@@ -193,8 +216,14 @@ def test_the_cli_serves_a_granted_request_and_refuses_a_forbidden_one(store):
                                         "--purpose", "analysis", *base], env=env)
     assert refused.exit_code == 1 and "action_not_allowed" in refused.output
     assert "transcript of call-a" not in refused.output
+    # Listening streams the audio, unsealed, to a player's stdin; nothing is written to disk.
+    files_before = sorted(store.rglob("*"))
+    listened = CliRunner().invoke(main, ["access", "listen", "call-a", "--role", "caseworker",
+                                         "--purpose", "complaint_handling", *base], env=env)
+    assert listened.exit_code == 0 and listened.stdout_bytes.startswith(b"RIFFaudio of call-a")
+    assert sorted(store.rglob("*")) == files_before
     verified = CliRunner().invoke(main, ["audit", "verify"], env=env)
-    assert verified.exit_code == 0 and "2 records, chain intact" in verified.output
+    assert verified.exit_code == 0 and "3 records, chain intact" in verified.output
 
 
 def test_rights_requests_find_calls_by_each_criterion_and_build_a_subject_access_package(store, pseudonymiser):
@@ -243,7 +272,7 @@ def test_the_cli_builds_a_subject_access_package(store):
     base = ["--user", "ir-1", "--role", "information_rights", "--purpose", "subject_access", "--reason", REASON]
     found = CliRunner().invoke(main, ["access", "search", *base, "--staff", "dr-khan"], env=env)
     assert found.exit_code == 0 and found.output.split() == ["call-b"], found.output
-    sar = CliRunner().invoke(main, ["access", "sar", *base, "--caller-number", "07700900456",
+    sar = CliRunner().invoke(main, ["sar", *base, "--caller-number", "07700900456",
                                     "--to", str(store / "sar")], env=env)
     assert sar.exit_code == 0, sar.output
     assert len(list((store / "sar").glob("sar-*/call-b/*.wav"))) == 1

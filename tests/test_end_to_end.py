@@ -101,15 +101,17 @@ def test_retention_deletes_expired_unlinked_audio_and_keeps_the_rest(pipeline_ru
     expired_linked = [r for r in rows if (pipeline_run.today - r[1]).days > 30 and r[2] is not None]
     recent_unlinked = [r for r in rows if (pipeline_run.today - r[1]).days <= 30 and r[2] is None]
     assert expired_unlinked and expired_linked and recent_unlinked
-    # The call record is the one copy of a call's metadata: no sidecar is kept in the store.
-    assert not list((pipeline_run.data_dir / "audio").rglob("*.json"))
+    # The call record is the one copy of a call's metadata: no sidecar is kept in the store;
+    # and audio, original or redacted, is at rest only sealed (AES-GCM).
+    held = [p for d in ("audio", "redacted_audio") for p in (pipeline_run.data_dir / d).rglob("*") if p.is_file()]
+    assert held and all(p.suffix == ".sealed" for p in held), sorted(p.name for p in held)
     redacted = dict(pipeline_run.query("SELECT call_id, path FROM casework.redacted_audio"))
     for call_id, _, _, path, deleted_at in expired_unlinked:
         assert not Path(path).exists() and deleted_at is not None, call_id
         assert not (Path(path).parent / f"{call_id}.json").exists()  # the sidecar repeats its metadata
         # Its identifier-free copy went too: the policy's audio period covers both.
         assert call_id not in redacted
-        assert not list((pipeline_run.data_dir / "redacted_audio").rglob(f"{call_id}.wav"))
+        assert not list((pipeline_run.data_dir / "redacted_audio").rglob(f"{call_id}.*"))
     for call_id, _, _, path, deleted_at in expired_linked + recent_unlinked:
         assert Path(path).exists() and deleted_at is None, call_id
         if call_id in calls:  # the undecodable test file has no transcript, so no copy

@@ -15,13 +15,15 @@ import duckdb
 import numpy as np
 import pytest
 
-from assets import audio, demo_data, ingest, warehouse
+from assets import audio, demo_data, ingest, keys, warehouse
+from assets.audio_vault import AudioVault
 from assets.transcribe import WhisperConfig, is_repetition_loop, transcribe_audio, transcribe_date
 
 TURNS = [("staff", "Hello, you are through to the complaints line."),
          ("caller", "I waited all night for pain relief on the ward.")]
 ROLES = {"0": "staff", "1": "caller"}
 DAY = date(2026, 3, 2)
+VAULT = AudioVault(keys.load_audio_key())
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +112,8 @@ def zone(tmp_path, tracks):
 
 def _run(zone, config=WhisperConfig()):
     landing, store, quarantine, conn = zone
-    ingest.ingest_date(conn, landing, store, quarantine, DAY, sidecar_grace_s=0)
-    return transcribe_date(conn, DAY, config)
+    ingest.ingest_date(conn, landing, store, quarantine, DAY, VAULT, sidecar_grace_s=0)
+    return transcribe_date(conn, DAY, VAULT, config)
 
 
 def test_each_bad_input_is_quarantined_with_its_reason_and_nothing_is_lost(zone):
@@ -136,11 +138,36 @@ def test_each_bad_input_is_quarantined_with_its_reason_and_nothing_is_lost(zone)
     assert speakers == {"staff", "caller"}
     # Nothing lost: every file still exists, in quarantine or in the store.
     kept = {p.name for p in quarantine.rglob("*") if p.is_file()} | {p.name for p in store.rglob("*") if p.is_file()}
-    assert {"bad-json.json", "bad-json.wav", "bad-time.json", "no-sidecar.wav", "empty.wav",
-            "truncated.wav", "two-hours.wav", "good.wav"} <= kept
+    assert {"bad-json.json", "bad-json.wav", "bad-time.json", "no-sidecar.wav"} <= kept  # as landed
+    assert {"empty.wav.sealed", "truncated.wav.sealed", "two-hours.wav.sealed", "good.wav.sealed"} <= kept
     assert not list(landing.iterdir())
     details = " ".join(r[0] for r in conn.execute("SELECT detail FROM casework.quarantine").fetchall())
     assert "2.00 h exceeds" in details and "declares" in details
+
+
+def test_audio_is_sealed_at_rest_and_a_broken_seal_is_quarantined_not_transcribed(zone, tracks):
+    landing, store, quarantine, conn = zone
+    demo_data.write_audio(tracks, landing / "second", "wav")
+    (landing / "second.json").write_text(_sidecar("second"))
+    plain = {name: (landing / f"{name}.wav").read_bytes() for name in ("good", "second")}
+    ingest.ingest_date(conn, landing, store, quarantine, DAY, VAULT, sidecar_grace_s=0)
+    stored = {p.name: p for p in store.rglob("*") if p.is_file()}
+    assert not [n for n in stored if not n.endswith(".sealed")]  # no plaintext audio at rest
+    for name, data in plain.items():
+        sealed = stored[f"{name}.wav.sealed"].read_bytes()
+        assert data[1000:1064] not in sealed and b"RIFF" not in sealed
+    # Someone flips one byte of the good call and puts the first call's file in place of the second.
+    good = bytearray(stored["good.wav.sealed"].read_bytes())
+    good[len(good) // 2] ^= 1
+    stored["good.wav.sealed"].write_bytes(bytes(good))
+    stored["second.wav.sealed"].write_bytes(stored["empty.wav.sealed"].read_bytes())
+    result = transcribe_date(conn, DAY, VAULT)
+    reasons = dict(conn.execute("SELECT item, reason FROM casework.quarantine WHERE stage = 'transcribe'").fetchall())
+    assert reasons["good"] == reasons["second"] == "seal_broken"
+    assert result.transcribed == 0
+    # The wrong key reads nothing either.
+    with pytest.raises(audio.AudioProblem, match="seal_broken"):
+        AudioVault(bytes(32)).open(stored["truncated.wav.sealed"], "truncated")
 
 
 def test_a_fixed_call_is_processed_on_the_next_run_and_leaves_quarantine(zone, tracks):
@@ -176,8 +203,8 @@ def test_rerun_replaces_never_duplicates_and_reuses_the_cache(zone):
 def test_progress_reports_calls_audio_hours_and_real_time_factor(zone):
     lines = []
     landing, store, quarantine, conn = zone
-    ingest.ingest_date(conn, landing, store, quarantine, DAY, sidecar_grace_s=0)
-    transcribe_date(conn, DAY, WhisperConfig(), log=lines.append)
+    ingest.ingest_date(conn, landing, store, quarantine, DAY, VAULT, sidecar_grace_s=0)
+    transcribe_date(conn, DAY, VAULT, WhisperConfig(), log=lines.append)
     assert lines and all("calls" in line and " h audio" in line and "RTF" in line for line in lines)
 
 

@@ -7,7 +7,8 @@ from functools import lru_cache
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import keys, pii, transcribe
+from assets import audit, keys, pii, transcribe
+from assets.audio_vault import AudioVault
 from assets.policy import Policy, load_policy
 
 
@@ -71,6 +72,21 @@ class PseudonymKey(dg.ConfigurableResource):
     def pseudonymiser(self) -> pii.Pseudonymiser:
         return _pseudonymiser(keys.load_key())
 
+    def audit_key(self) -> bytes:
+        return audit.chain_key(keys.load_key())
+
+    def record_processing(self, conn, context: dg.AssetExecutionContext, calls: int) -> None:
+        """Audit a stage's own use of personal data: the asset, the call date, how many calls."""
+        audit.record_processing(conn, self.audit_key(), stage=context.asset_key.to_user_string(),
+                                scope=context.partition_key, calls=calls, run_id=context.run_id)
+
+
+class AudioKey(dg.ConfigurableResource):
+    """The audio store's key (`assets.keys.AUDIO`), read at run time like the pseudonym key."""
+
+    def vault(self) -> AudioVault:
+        return AudioVault(keys.load_audio_key())
+
 
 class PolicyProfile(dg.ConfigurableResource):
     profile: str
@@ -92,6 +108,7 @@ def resources() -> dg.Definitions:
             ),
             "whisper": WhisperSettings(),
             "pseudonym_key": PseudonymKey(),
+            "audio_key": AudioKey(),
             "policy": PolicyProfile(profile=dg.EnvVar("CALLCANON_POLICY")),
         }
     )

@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets import audio_redaction, canon, leak_scan, pii
 from assets.warehouse import ensure_schema, insert_rows, utcnow
-from pipelines.defs.resources import CallStore, PseudonymKey
+from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 
 
@@ -27,6 +27,7 @@ def canon_transcripts(
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
         written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser)
+        pseudonym_key.record_processing(conn, context, written + withheld)
         replaced = conn.execute(
             "SELECT coalesce(sum(entities_replaced), 0) FROM canon.transcripts WHERE call_date = ?", [day],
         ).fetchone()[0]
@@ -66,11 +67,12 @@ def canon_has_no_residual_pii(context: dg.AssetCheckExecutionContext, warehouse:
 )
 def redacted_audio(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey,
-    call_store: CallStore,
+    call_store: CallStore, audio_key: AudioKey,
 ) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
         done = audio_redaction.redact_date(conn, partition_date(context), pseudonym_key.pseudonymiser(),
-                                           Path(call_store.redacted_dir))
+                                           audio_key.vault(), Path(call_store.redacted_dir))
+        pseudonym_key.record_processing(conn, context, len(done))
     return dg.MaterializeResult(metadata={
         "calls": len(done), "seconds_redacted": round(sum(s for _, s in done), 1)})

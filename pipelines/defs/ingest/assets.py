@@ -5,7 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets import ingest
 from assets.warehouse import ensure_schema
-from pipelines.defs.resources import CallStore
+from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 
 landing_calls = dg.AssetSpec(
@@ -22,19 +22,21 @@ landing_calls = dg.AssetSpec(
     pool=DUCKDB_WRITER_POOL,
     group_name="ingest",
     kinds={"duckdb"},
-    description="One row per call with its sidecar metadata; audio moved into the store.",
+    description="One row per call with its sidecar metadata; audio sealed (AES-GCM) into the store.",
 )
 def casework_calls(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, call_store: CallStore
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, call_store: CallStore, audio_key: AudioKey,
+    pseudonym_key: PseudonymKey,
 ) -> dg.MaterializeResult:
     day = partition_date(context)
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
         result = ingest.ingest_date(
             conn, Path(call_store.landing_dir), Path(call_store.store_dir),
-            Path(call_store.quarantine_dir), day, call_store.sidecar_grace_s,
+            Path(call_store.quarantine_dir), day, audio_key.vault(), call_store.sidecar_grace_s,
         )
         total = conn.execute("SELECT count(*) FROM casework.calls WHERE call_date = ?", [day]).fetchone()[0]
+        pseudonym_key.record_processing(conn, context, len(result.registered))
     for item, reason in result.quarantined:
         # The file name is a call id, not personal data; the reason is ours.
         context.log.warning(f"quarantined {item}: {reason}")

@@ -3,7 +3,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets import transcribe
 from assets.warehouse import ensure_schema
-from pipelines.defs.resources import WhisperSettings
+from pipelines.defs.resources import AudioKey, PseudonymKey, WhisperSettings
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 
 
@@ -17,13 +17,15 @@ from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
     description="Personal transcripts and timed segments (faster-whisper, offline model).",
 )
 def casework_transcripts(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, whisper: WhisperSettings
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, whisper: WhisperSettings, audio_key: AudioKey,
+    pseudonym_key: PseudonymKey,
 ) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
         result = transcribe.transcribe_date(
-            conn, partition_date(context), whisper.config(), log=context.log.info
+            conn, partition_date(context), audio_key.vault(), whisper.config(), log=context.log.info
         )
+        pseudonym_key.record_processing(conn, context, result.transcribed + len(result.quarantined))
         quality = dict(conn.execute(
             "SELECT quality, count(*) FROM casework.transcripts WHERE call_date = ? GROUP BY 1",
             [partition_date(context)]).fetchall())
