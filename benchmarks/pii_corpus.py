@@ -122,3 +122,41 @@ def build(seed: int = 5, per_template: int = 16) -> list[Line]:
         phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
         lines.append(Line(f"Nobody explained {phrase_a}, and {phrase_b} was never mentioned.", [], [phrase_a, phrase_b]))
     return lines
+
+
+def build_heldout(seed: int = 13, per_template: int = 6) -> list[Line]:
+    """Phrasings written after the recognisers were (so not fitted to them): other cues, other
+    spellings, words for numbers the rules were not shown. Reported apart from `build`'s lines."""
+    rng = random.Random(seed)
+    lines: list[Line] = []
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December"]
+    ordinals = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+                "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+                "eighteenth", "nineteenth", "twentieth"]
+    for _ in range(per_template):
+        f, l = rng.choice(FIRST), rng.choice(LAST)
+        lines.append(Line(f"hi there my name's {f.lower()} {l.lower()}", [Planted("PERSON", [f, l], True)]))
+        f, l = rng.choice(FIRST), rng.choice(LAST)
+        lines.append(Line(f"It's {l}, spelled {'-'.join(l.upper())}, like it sounds.",
+                          [Planted("PERSON", [l, "-".join(l.upper())], True)]))
+        f, l = rng.choice(FIRST), rng.choice(LAST)
+        lines.append(Line(f"I'm ringing on behalf of {f} {l}, my father.", [Planted("PERSON", [f, l], False)]))
+        f, l = rng.choice(FIRST), rng.choice(LAST)
+        dom = rng.choice(DOMAINS).replace(".", " dot ")
+        lines.append(Line(f"my email is {f.lower()} underscore {l.lower()} at {dom}",
+                          [Planted("EMAIL_ADDRESS", [f"{f.lower()} underscore {l.lower()}"], True)]))
+        pc = rng.choice(["LS6 2AB", "M14 5RT", "NE4 7PQ"])
+        said = " ".join(DIGIT_WORDS[int(c)] if c.isdigit() else c.lower() for c in pc.replace(" ", ""))
+        lines.append(Line(f"and the post code, {said}", [Planted("UK_POSTCODE", [said], True)]))
+        d, m, y = rng.randint(1, 20), rng.randint(1, 12), rng.randint(1940, 1999)
+        lines.append(Line(f"date of birth is the {ordinals[d - 1]} of {months[m - 1]} {y}",
+                          [Planted("DATE_OF_BIRTH", [f"{ordinals[d - 1]} of {months[m - 1]}"], True)]))
+        lines.append(Line(f"DOB {d}.{m}.{y}", [Planted("DATE_OF_BIRTH", [f"{d}.{m}.{y}"], False)]))
+        phone = f"07700900{rng.randint(100, 999)}"
+        lines.append(Line(f"ring me back on {phone[:5]}-{phone[5:8]}-{phone[8:]}", [Planted("PHONE_NUMBER", [phone[-6:]], False)]))
+        num, street = rng.randint(2, 98), rng.choice(STREETS)
+        lines.append(Line(f"she lives at number {num}, {street.lower()}", [Planted("ADDRESS", [street.lower()], True)]))
+        phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
+        lines.append(Line(f"they said {phrase_a} would call about {phrase_b}", [], [phrase_a, phrase_b]))
+    return lines

@@ -88,6 +88,14 @@ def main() -> None:
         print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
     print(f"{'overall':32} {ours_scored[1]:14.1%} {stock_scored[1]:10.1%}")
     print(f"\nkey phrases kept: callcanon {ours_scored[2]:.1%}, stock {stock_scored[2]:.1%}")
+    heldout = pii_corpus.build_heldout()
+    h_ours = score([r.text for r in ours.redact_many([l.text for l in heldout])], heldout)
+    h_stock = score(stock([l.text for l in heldout]), heldout)
+    print(f"\nheld-out phrasings ({len(heldout)} lines written after the recognisers, not fitted to them):")
+    for key in sorted(h_ours[0]):
+        (l1, n), (l2, _) = h_ours[0][key], h_stock[0][key]
+        print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
+    print(f"{'overall':32} {h_ours[1]:14.1%} {h_stock[1]:10.1%}   key phrases kept {h_ours[2]:.1%}")
     print(f"throughput: callcanon {len(texts) / our_s:.0f} lines/s, stock {len(texts) / stock_s:.0f} lines/s, "
           f"ratio {stock_s / our_s:.2f}")
 

@@ -23,6 +23,14 @@ def pseudonymiser():
     ("Email jane.doe@example.co.uk please.", ["jane.doe"]),
     ("My postcode is LS6 2AB.", ["LS6", "2AB"]),
     ("It is about complaint C-123456.", ["123456"]),
+    # Said, not written (issue 4): postcodes letter by letter, emails in words, spelled and
+    # lower-case names, addresses without capitals.
+    ("postcode is L S six two A B", ["L S six", "two A B"]),
+    ("it's sarah dot jones at gmail dot com", ["sarah", "jones"]),
+    ("The surname is Taylor, that's T A Y L O R.", ["Taylor", "T A Y L O R"]),
+    ("yeah it's priya patel speaking", ["priya", "patel"]),
+    ("she lives at number 12, mill lane", ["mill lane"]),
+    ("I was born on the 12th of March 1970.", ["12th"]),
 ])
 def test_identifiers_are_replaced(pseudonymiser, text, must_go):
     out = pseudonymiser.redact(text).text
@@ -39,8 +47,26 @@ def test_tokens_are_keyed_stable_and_form_independent(pseudonymiser):
 
 
 def test_what_people_call_about_is_kept(pseudonymiser):
-    text = "I waited nine hours in A&E for pain relief and the discharge letter never came."
-    assert pseudonymiser.redact(text).text == text
+    for text in ("I waited nine hours in A&E for pain relief and the discharge letter never came.",
+                 "The G P said the N H S waiting list was long, so I went to A and E at 3 on the ward."):
+        assert pseudonymiser.redact(text).text == text
+
+
+def test_said_and_written_forms_give_one_token(pseudonymiser):
+    for said, written in (("L S six two A B", "LS6 2AB"), ("sarah dot jones at gmail dot com", "sarah.jones@gmail.com"),
+                          ("T A Y L O R", "Taylor")):
+        assert pseudonymiser.redact(f"that is {said}").text.split()[-1] == \
+            pseudonymiser.redact(f"that is {written}").text.split()[-1], said
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("I was born on the 12th of March 1970.", "I was born on March 1970."),  # dates keep month and year
+    ("Date of birth 04/07/1982.", "Date of birth July 1982."),
+    ("my mum is 83 years old", "my mum is 80-89 years old"),  # ages keep their decade
+    ("aged 47 and still waiting", "aged 40-49 and still waiting"),
+])
+def test_dates_and_ages_are_coarsened_not_tokenised(pseudonymiser, text, kept):
+    assert pseudonymiser.redact(text).text == kept
 
 
 def test_spoken_numbers_become_digits():
@@ -63,3 +89,13 @@ def test_a_speakers_turns_are_cut_from_the_redacted_whole(pseudonymiser):
     assert "pain relief" in caller and "take your name" not in caller and "Thank you" not in caller
     assert caller_spans(text, [("unknown", text)]) is None  # speakers unknown: no caller text
     assert caller_spans(text + " more", segments) is None  # segments do not make up the text
+
+
+def test_the_complaint_reference_format_is_configurable(monkeypatch):
+    text = "my case is REF-QXZT thanks"  # no digits: only the configured pattern can catch it
+    assert "QXZT" in Pseudonymiser(bytes(32)).redact(text).text
+    monkeypatch.setenv("CALLCANON_COMPLAINT_REF", r"\bREF-[A-Z]{4}\b")
+    assert "QXZT" not in Pseudonymiser(bytes(32)).redact(text).text
+    monkeypatch.setenv("CALLCANON_COMPLAINT_REF", "[unclosed")
+    with pytest.raises(ValueError, match="CALLCANON_COMPLAINT_REF"):
+        Pseudonymiser(bytes(32)).find("anything")
