@@ -46,7 +46,7 @@ _STOP = {"a", "an", "the", "and", "or", "but", "on", "in", "at", "to", "for", "o
          "ringing", "phoning", "here", "speaking", "really", "very", "so", "sorry", "okay", "ok", "yes", "no", "um",
          "uh", "er", "still", "also", "actually", "down", "there", "wrong", "fine", "good", "me", "my", "your",
          "her", "his", "their", "our", "it", "is", "was", "been", "be", "that", "this", "with", "from", "because",
-         "regarding", "ringing", "trying", "going", "only", "all", "back", "again", "now", "well", "like", "quite"}
+         "regarding", "trying", "going", "only", "all", "back", "again", "now", "well", "like", "quite"}
 LOWER_INTRO = re.compile(
     r"(?i)\b(?:my\s+name\s+is|my\s+name's|name's|(?:sur|first\s+|last\s+|family\s+)name\s+is|"
     r"(?:it's|it\s+is|this\s+is)(?=\s+[a-z]+(?:\s+[a-z]+)?\s+(?:speaking|here|calling)\b))"

@@ -42,15 +42,10 @@ def evidence_pack(as_of) -> None:
 @main.command("seal-store")
 def seal_store() -> None:
     """Seal audio stored by callcanon < 0.5 (before audio was encrypted at rest)."""
-    from assets import ingest, keys
-    from assets.audio_vault import AudioVault
+    from assets import ingest
 
-    try:
-        vault = AudioVault(keys.load_audio_key())
-    except keys.SecretError as exc:
-        raise click.ClickException(str(exc)) from exc
     with _warehouse() as conn:
-        click.echo(f"sealed {ingest.seal_store(conn, vault)} audio files")
+        click.echo(f"sealed {ingest.seal_store(conn, _vault())} audio files")
 
 
 @main.command("demo-data")
@@ -115,14 +110,26 @@ def _speak_with_progress(calls, directory: Path) -> None:
         demo.write_calls(calls, directory, on_written=lambda _: bar.update(1))
 
 
-def _pseudonymiser():
+def _key(name: str) -> bytes:
+    """A secret from `assets.keys` (pseudonym or audio), or a one-line error saying how to set it."""
     from assets import keys
-    from assets.pii import Pseudonymiser
 
     try:
-        return Pseudonymiser(keys.load_key())
-    except keys.PseudonymKeyError as exc:
+        return {"pseudonym": keys.PSEUDONYM, "audio": keys.AUDIO}[name].load()
+    except keys.SecretError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _pseudonymiser():
+    from assets.pii import Pseudonymiser
+
+    return Pseudonymiser(_key("pseudonym"))
+
+
+def _vault():
+    from assets.audio_vault import AudioVault
+
+    return AudioVault(_key("audio"))
 
 
 def _warehouse(read_only: bool = False):
@@ -369,13 +376,10 @@ def audit_group() -> None:
 def audit_verify() -> None:
     """Walk the hash chain: exit 1 if any record was edited, removed or reordered, or the
     chain was cut short of its head."""
-    from assets import audit, keys
+    from assets import audit
 
     with _warehouse(read_only=True) as conn:
-        try:
-            result = audit.verify(conn, audit.chain_key(keys.load_key()))
-        except keys.PseudonymKeyError as exc:
-            raise click.ClickException(str(exc)) from exc
+        result = audit.verify(conn, audit.chain_key(_key("pseudonym")))
     if result.ok:
         click.echo(f"{result.records} records, chain intact (head {audit.head_path()})")
         return
@@ -398,17 +402,10 @@ _REQUEST = [
 
 
 def _access_layer(conn):
-    from assets import keys
     from assets.access import AccessLayer
     from assets.policy import load_policy
 
-    from assets.audio_vault import AudioVault
-
-    try:
-        vault = AudioVault(keys.load_audio_key())
-    except keys.SecretError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return AccessLayer(conn, load_policy(Settings.from_env().policy), _pseudonymiser(), keys.load_key(), vault)
+    return AccessLayer(conn, load_policy(Settings.from_env().policy), _pseudonymiser(), _key("pseudonym"), _vault())
 
 
 def _access(action: str):
