@@ -50,9 +50,7 @@ def _opened(source: Source):
 def _size(source: Source) -> int | None:
     if isinstance(source, Path):
         return source.stat().st_size if source.exists() else None
-    if isinstance(source, io.BytesIO):
-        return source.getbuffer().nbytes
-    return source.seek(0, io.SEEK_END)
+    return source.seek(0, io.SEEK_END)  # a stream's size; `_opened` rewinds before reading
 
 
 def probe(source: Source, max_call_s: float = DEFAULT_MAX_CALL_MINUTES * 60) -> AudioInfo:

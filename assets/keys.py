@@ -79,10 +79,6 @@ ALL = (PSEUDONYM, AUDIO)
 ENV_KEY, ENV_KEY_FILE = PSEUDONYM.env, PSEUDONYM.env_file
 
 
-def key_file_path() -> Path:
-    return PSEUDONYM.file_path()
-
-
 def load_key() -> bytes:
     return PSEUDONYM.load()
 
