@@ -1,12 +1,13 @@
 """Identifiers as people say them on the phone, which Presidio's stock recognisers do not see:
 postcodes letter by letter ("L S six two A B"), emails in words ("jane dot doe at gmail dot com"),
 names spelled out ("T H O M P S O N") or introduced in lower case ("it's sarah jones speaking"),
-and dates of birth in words ("the 12th of March"). Plain Python over regular expressions, so each
+NI numbers said aloud ("J K double four ..."), dates of birth and ages in words. Plain Python over regular expressions, so each
 rule is testable alone; `assets.pii` wraps them as Presidio recognisers.
 
 Granularity (the ombudsman policy's balance of usefulness and re-identification risk): a date
-keeps its month and year and loses its day; an age keeps its decade (`80-89`). These are not
-tokens: nothing needs to re-link them, and "March" or "80-89" is what an analyst can use.
+keeps its month and year and loses its day; an age keeps its decade (`80-89`); a known place its
+NHS region (`assets.places`). These are not tokens: nothing needs to re-link them, and "March",
+"80-89" or "North West" is what an analyst can use.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assets import places
 from assets.spoken_numbers import DIGIT_WORDS
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december")
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+          "nineteen")
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
              "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth").split()
 _DAY = (r"(?:\d{1,2}(?:st|nd|rd|th)?|(?:twenty|thirty)[\s-](?:" + "|".join(_ORDINALS[:9]) + r")|"
@@ -26,11 +32,26 @@ _MONTH = "(" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|d
 # "the 12th of March", "12 March", "March the 12th", "March 12"
 DAY_MONTH = re.compile(rf"(?i)\b(?:(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY}\b)")
 NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\b")
-AGE = re.compile(r"(?i)\b(?:aged\s+(\d{1,3})\b|(\d{1,3})(?=\s*(?:years?|yrs?)[\s-]*old\b|-year-old\b))")
+_U = "(?:" + "|".join(_UNITS) + ")"
+_AGE_NUMBER = (r"(?:\d{1,3}|(?:a|one)\s+hundred(?:\s+and\s+" + _U + r")?|(?:" + "|".join(_TENS)
+               + r")(?:[\s\-]+" + _U + r")?|" + "|".join(_TEENS) + "|" + "|".join(_UNITS) + ")")
+_TENS_NUMBER = r"(?:" + "|".join(_TENS) + r")(?:[\s\-]+" + _U + r")?"
+_NOT_AN_AGE = r"(?![\s\-]+(?:minutes?|mins?|hours?|days?|weeks?|months?|pounds?|quid|pence|percent|per|miles?|times|mg|ml|calls?|people|of)\b)"
+# "aged 87", "87 years old", "an eighty-seven-year-old", "she's ninety two", "turned seventy"
+AGE = re.compile(
+    rf"(?i)\b(?:aged\s+({_AGE_NUMBER})\b|({_AGE_NUMBER})(?=[\s\-]*(?:years?|yrs?)[\s\-]*old\b)|"
+    rf"(?:(?:she|he|i|mum|dad|who)(?:'s|'m|\s+is|\s+am|\s+was)|turned|turning)\s+({_TENS_NUMBER})\b{_NOT_AN_AGE})")
 
 _POSTCODE_SHAPE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
-_PC_TOKEN = r"\b(?:" + "|".join(DIGIT_WORDS) + r"|[A-Za-z]{1,2}\d{0,2}[A-Za-z]?|\d{1,2}[A-Za-z]{0,2})\b"
-_PC_RUN = re.compile(rf"(?i){_PC_TOKEN}(?:[\s.,\-]+{_PC_TOKEN}){{1,8}}")
+_NINO_SHAPE = re.compile(r"^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
+_REPEAT = {"double": 2, "treble": 3, "triple": 3}
+# One said or written piece of a code: a digit word, "double", a letter or two, a short number.
+# People say a postcode district or an NI number's digits as numbers too ("B fifteen",
+# "twelve thirty four fifty six"): "thirty four" is one piece, 34.
+_PAIR_WORDS = ("(?:" + "|".join(_TENS) + r")(?:[\s\-]+(?:" + "|".join(_UNITS) + "))?|" + "|".join(_TEENS))
+_CODE_TOKEN = (r"\b(?:" + _PAIR_WORDS + "|" + "|".join([*_REPEAT, *DIGIT_WORDS])
+               + r"|[A-Za-z]{1,2}\d{0,2}[A-Za-z]?|\d{1,6}[A-Za-z]{0,2})\b")
+_CODE_RUN = re.compile(rf"(?i){_CODE_TOKEN}(?:[\s.,\-]+{_CODE_TOKEN}){{1,14}}")
 
 _TLD_WORDS = {"com", "uk", "org", "net", "gov", "nhs", "ac", "co", "io", "info", "me", "biz", "scot", "wales"}
 _SPOKEN_SEP = r"(?:\s+(?:dot|underscore|dash|hyphen)\s+|[._\-])"
@@ -69,25 +90,60 @@ class Span:
     end: int
 
 
-def spoken_postcodes(text: str) -> list[Span]:
-    """Any window of a letter/digit run that spells a full UK postcode once digit words become
-    digits: no cue needed, since the shape alone (letters, digit, ..., digit, two letters) is rare."""
+def _said_codes(text: str, shape: re.Pattern, max_chars: int, entity: str) -> list[Span]:
+    """Windows of a letter/digit run that spell a whole code of `shape` once digit words are
+    digits and "double four" is 44: no cue needed, since the shapes are rare in speech."""
     found = []
-    for m in _PC_RUN.finditer(text):
-        toks = list(re.finditer(_PC_TOKEN, m.group(), re.IGNORECASE))
+    for m in _CODE_RUN.finditer(text):
+        toks = list(re.finditer(_CODE_TOKEN, m.group(), re.IGNORECASE))
         best = None
         for i in range(len(toks)):
-            chars = ""
-            for j in range(i, min(len(toks), i + 8)):
+            chars, repeat = "", 1
+            for j in range(i, len(toks)):
                 word = toks[j].group().lower()
-                chars += DIGIT_WORDS.get(word, word).upper()
-                if len(chars) > 7:
+                if word in _REPEAT:
+                    repeat = _REPEAT[word]
+                    continue
+                chars += _code_piece(word) * repeat
+                repeat = 1
+                if len(chars) > max_chars:
                     break
-                if _POSTCODE_SHAPE.match(chars) and (best is None or j - i > best[1] - best[0]):
+                if shape.match(chars) and (best is None or j - i > best[1] - best[0]):
                     best = (i, j)
         if best:
-            found.append(Span("UK_POSTCODE", m.start() + toks[best[0]].start(), m.start() + toks[best[1]].end()))
+            found.append(Span(entity, m.start() + toks[best[0]].start(), m.start() + toks[best[1]].end()))
     return found
+
+
+def code_chars(said: str) -> str:
+    """The characters a said or written code stands for: "L S six two A B" -> "LS62AB",
+    "J K double four..." -> "JK44...", so every form of one code gives one token."""
+    chars, repeat = [], 1
+    for m in re.finditer(_CODE_TOKEN, said, re.IGNORECASE):
+        word = m.group().lower()
+        if word in _REPEAT:
+            repeat = _REPEAT[word]
+            continue
+        chars.append(_code_piece(word) * repeat)
+        repeat = 1
+    return "".join(chars)
+
+
+def _code_piece(word: str) -> str:
+    if word in DIGIT_WORDS:
+        return DIGIT_WORDS[word]
+    if re.match(r"[a-z]+[\s\-]", word) or word in _TENS or word in _TEENS:
+        return str(age_value(word))
+    return word.upper()
+
+
+def spoken_postcodes(text: str) -> list[Span]:
+    return _said_codes(text, _POSTCODE_SHAPE, 7, "UK_POSTCODE")
+
+
+def spoken_ninos(text: str) -> list[Span]:
+    """ "J K double four one two three six A": the letters say as much as the digits."""
+    return _said_codes(text, _NINO_SHAPE, 9, "UK_NINO")
 
 
 def spoken_emails(text: str) -> list[Span]:
@@ -134,22 +190,47 @@ def dates(text: str) -> list[Span]:
         if 1 <= int(m.group(1)) <= 31 and 1 <= int(m.group(2)) <= 12]
 
 
+def age_value(said: str) -> int | None:
+    """87 from "87", "eighty-seven" or "eighty seven"; 100 from "a hundred"."""
+    words = re.findall(r"[a-z]+|\d+", said.lower())
+    if words and words[0].isdigit():
+        return int(words[0])
+    total = 0
+    for w in words:
+        if w == "hundred":
+            total = 100
+        elif w in _TENS:
+            total += 20 + 10 * _TENS.index(w)
+        elif w in _TEENS:
+            total += 10 + _TEENS.index(w)
+        elif w in _UNITS:
+            total += 1 + _UNITS.index(w)
+    return total or None
+
+
 def ages(text: str) -> list[Span]:
     out = []
     for m in AGE.finditer(text):
-        g = 1 if m.group(1) else 2
-        if int(m.group(g)) <= 120:
+        g = next(i for i in (1, 2, 3) if m.group(i))
+        value = age_value(m.group(g))
+        if value is not None and value <= 120:
             out.append(Span("AGE", m.start(g), m.end(g)))
     return out
+
+
+def named_places(text: str) -> list[Span]:
+    return [Span("LOCATION", a, b) for a, b in places.known_places(text)]
 
 
 def generalise(entity_type: str, value: str) -> str | None:
     """The coarser value a DATE or AGE keeps in the canon; None for types that become tokens."""
     if entity_type == "AGE":
-        digits = re.sub(r"\D", "", value)
-        if not digits:
+        age = age_value(value)
+        if age is None:
             return "[age]"
-        decade = int(digits) // 10 * 10
+        if age >= 100:  # "100-109" would read as a long number to the residual scan
+            return "100+"
+        decade = age // 10 * 10
         return f"{decade}-{decade + 9}"
     if entity_type == "DATE":
         m = NUMERIC_DATE.search(value)
@@ -163,4 +244,6 @@ def generalise(entity_type: str, value: str) -> str | None:
             full = next((x for x in MONTHS if x.startswith(month.lower().rstrip("."))), month)
             return full.capitalize()
         return "[date]"
+    if entity_type == "LOCATION":
+        return places.region(value)  # a known town or county: its region; anything else a token
     return None

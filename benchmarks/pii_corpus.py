@@ -17,9 +17,13 @@ LAST = ["Jones", "Smith", "Wilson", "Taylor", "Brown", "Walker", "Clarke", "Davi
 STREETS = ["Park Road", "Church Street", "Station Road", "Victoria Avenue", "Mill Lane", "Kings Drive"]
 DOMAINS = ["gmail.com", "hotmail.co.uk", "outlook.com", "btinternet.com"]
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TOWNS = ["Leeds", "Bradford", "Wakefield", "Sheffield", "Stockport", "Wigan", "Coventry", "Norwich",
+         "Swindon", "Crawley", "Cardiff", "Croydon"]
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 KEY_PHRASES = ["pain relief", "discharge letter", "waiting list", "A&E", "maternity unit", "oncology ward",
                "repeat prescription", "the receptionist", "out of hours", "care plan", "the GP surgery",
-               "the emergency department"]
+               "the emergency department", "Leeds General Infirmary", "Sheffield Teaching Hospitals",
+               "the Royal Free Hospital"]
 
 
 @dataclass
@@ -51,6 +55,18 @@ def say_digits(digits: str, rng: random.Random) -> str:
             words.append(word)
             i += 1
     return " ".join(words)
+
+
+def _pair_words(two: str) -> str:
+    """Two digits as people say them: thirty four, oh seven, fifteen."""
+    teens = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+             "nineteen"]
+    n = int(two)
+    if two[0] == "0":
+        return "oh " + DIGIT_WORDS[n]
+    if n < 20:
+        return teens[n - 10]
+    return TENS[n // 10 - 2] + ("" if n % 10 == 0 else " " + DIGIT_WORDS[n % 10])
 
 
 def nhs_number(rng: random.Random) -> str:
@@ -117,6 +133,21 @@ def build(seed: int = 5, per_template: int = 16) -> list[Line]:
                           [Planted("UK_NINO", [f"{nino[2:4]} {nino[4:6]} {nino[6:8]}", nino[:2] + " " + nino[2:4]], False)]))
         ref = f"C-{rng.randint(100000, 999999)}"
         lines.append(Line(f"The complaint reference is {ref}.", [Planted("COMPLAINT_REF", [ref[2:]], False)]))
+        a, b, digits = rng.choice("ABCEGHJKLMNPRSTWXYZ"), rng.choice("ABCEGHJKLMNPRSTWXYZ"), f"{rng.randint(100000, 999999)}"
+        said = (say_digits(digits, rng) if rng.random() < 0.5
+                else " ".join(_pair_words(digits[i:i + 2]) for i in range(0, 6, 2)))
+        lines.append(Line(f"my national insurance number is {a} {b} {said} {rng.choice('ABCD')}",
+                          [Planted("UK_NINO", [digits, f"{a} {b}"], True)]))
+        ref = f"{rng.randint(100000, 999999)}"
+        lines.append(Line(f"the reference is C {say_digits(ref, rng)}", [Planted("COMPLAINT_REF", [ref], True)]))
+        age = rng.randint(21, 99)
+        lines.append(Line(f"She is {age} years old and lives alone.", [Planted("AGE", [str(age)], False)]))
+        age = rng.randint(21, 99)
+        lines.append(Line(f"yeah he's {_pair_words(str(age))} now", [Planted("AGE", [_pair_words(str(age))], True)]))
+        town = rng.choice(TOWNS)
+        lines.append(Line(f"I moved here from {town} last year.", [Planted("PLACE", [town], False)]))
+        town = rng.choice(TOWNS)
+        lines.append(Line(f"we live in {town.lower()} now", [Planted("PLACE", [town], True)]))
         phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
         lines.append(Line(f"I waited four hours in {phrase_a} and then for {phrase_b}.", [], [phrase_a, phrase_b]))
         phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
@@ -159,4 +190,54 @@ def build_heldout(seed: int = 13, per_template: int = 6) -> list[Line]:
         lines.append(Line(f"she lives at number {num}, {street.lower()}", [Planted("ADDRESS", [street.lower()], True)]))
         phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
         lines.append(Line(f"they said {phrase_a} would call about {phrase_b}", [], [phrase_a, phrase_b]))
+    return lines
+
+
+def build_unseen(seed: int = 29, per_template: int = 5) -> list[Line]:
+    """Written on 2026-11-24 before the recognisers for NI numbers said aloud, ages in words and
+    places were, and first scored once those were in: 8.0 % leaked (6 of 75), five postcodes
+    said "B fifteen two T H" and one lower-case name with no cue. Number words in codes were
+    then added (1.3 %), so this set too is no longer unseen; the README says both."""
+    rng = random.Random(seed)
+    lines: list[Line] = []
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December"]
+    for _ in range(per_template):
+        f, l = rng.choice(FIRST), rng.choice(LAST)
+        lines.append(Line(f"Could you note my husband's name, it's {f} {l}.", [Planted("PERSON", [f, l], False)]))
+        f, l = rng.choice(FIRST), rng.choice(LAST)
+        lines.append(Line(f"the patient was {f.lower()} {l.lower()} and she was on the ward for a week",
+                          [Planted("PERSON", [f, l], True)]))
+        l = rng.choice(LAST)
+        lines.append(Line(f"you spell that {' '.join(l.upper())} yeah", [Planted("PERSON", [" ".join(l.upper())], True)]))
+        nhs = nhs_number(rng)
+        said = [say_digits(nhs[:3], rng), say_digits(nhs[3:6], rng), say_digits(nhs[6:], rng)]
+        lines.append(Line(f"N H S number {said[0]}, {said[1]}, {said[2]}", [Planted("UK_NHS", [nhs[-6:]], True)]))
+        land = f"0113{rng.randint(2000000, 4999999)}"
+        lines.append(Line(f"home number {say_digits(land[:4], rng)}, {say_digits(land[4:7], rng)}, {say_digits(land[7:], rng)}",
+                          [Planted("PHONE_NUMBER", [land[-6:]], True)]))
+        mob = f"7700900{rng.randint(100, 999)}"
+        lines.append(Line(f"Mobile +44 (0){mob[:4]} {mob[4:]}.", [Planted("PHONE_NUMBER", [mob[-6:]], False)]))
+        lines.append(Line("it's B fifteen two T H for the postcode", [Planted("UK_POSTCODE", ["fifteen two T H", "2 T H"], True)]))
+        num, street = rng.randint(2, 98), rng.choice(STREETS)
+        lines.append(Line(f"I'm at flat 3, {num} {street}.", [Planted("ADDRESS", [street], False)]))
+        f, l, n = rng.choice(FIRST).lower(), rng.choice(LAST).lower(), rng.randint(10, 99)
+        lines.append(Line(f"email address is {f}{l}{n} at yahoo dot co dot uk",
+                          [Planted("EMAIL_ADDRESS", [f"{f}{l}{n}"], True)]))
+        d, m = rng.randint(1, 28), rng.randint(1, 12)
+        lines.append(Line(f"she was born on {months[m - 1]} {d}, 1948", [Planted("DATE_OF_BIRTH", [f"{months[m - 1]} {d}"], False)]))
+        a, b = rng.choice("ABCEGHJKLMNPRSTWXYZ"), rng.choice("ABCEGHJKLMNPRSTWXYZ")
+        digits = f"{rng.randint(100000, 999999)}"
+        lines.append(Line(f"national insurance is {a} {b} {say_digits(digits, rng)} {rng.choice('ABCD')}",
+                          [Planted("UK_NINO", [f"{a} {b}", digits], True)]))
+        ref = rng.randint(100000, 999999)
+        lines.append(Line(f"my case number is C {say_digits(str(ref), rng)}", [Planted("COMPLAINT_REF", [str(ref)], True)]))
+        age = rng.randint(21, 99)
+        words = TENS[age // 10 - 2] + ("" if age % 10 == 0 else " " + DIGIT_WORDS[age % 10])
+        lines.append(Line(f"my dad is {words} years old and very frail", [Planted("AGE", [words], True)]))
+        town = rng.choice(TOWNS)
+        lines.append(Line(f"we had to drive all the way to {town} for the scan", [Planted("PLACE", [town], False)]))
+        lines.append(Line(f"we're in {town.lower()} so it's a long way", [Planted("PLACE", [town], True)]))
+        phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
+        lines.append(Line(f"I rang {phrase_a} twice about {phrase_b}", [], [phrase_a, phrase_b]))
     return lines

@@ -28,7 +28,12 @@ from assets.pii import SPACY_MODEL, Pseudonymiser  # noqa: E402
 from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits  # noqa: E402
 
 
+AGE_BAND = re.compile(r"\b\d{1,3}-\d{1,3}\b|\b100\+")
+
+
 def leaked(probe: str, output: str) -> bool:
+    if probe.isdigit() and len(probe) <= 3:  # an age: "80-89" is its band, not a leak of 80
+        output = AGE_BAND.sub(" ", output)
     if probe.isdigit():  # numbers leak in any spoken or written form
         digits = "".join(spoken_to_digits(m.group())[0] for m in NUMBER_RUN.finditer(output))
         return probe in digits
@@ -88,14 +93,15 @@ def main() -> None:
         print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
     print(f"{'overall':32} {ours_scored[1]:14.1%} {stock_scored[1]:10.1%}")
     print(f"\nkey phrases kept: callcanon {ours_scored[2]:.1%}, stock {stock_scored[2]:.1%}")
-    heldout = pii_corpus.build_heldout()
-    h_ours = score([r.text for r in ours.redact_many([l.text for l in heldout])], heldout)
-    h_stock = score(stock([l.text for l in heldout]), heldout)
-    print(f"\nheld-out phrasings ({len(heldout)} lines written after the recognisers, not fitted to them):")
-    for key in sorted(h_ours[0]):
-        (l1, n), (l2, _) = h_ours[0][key], h_stock[0][key]
-        print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
-    print(f"{'overall':32} {h_ours[1]:14.1%} {h_stock[1]:10.1%}   key phrases kept {h_ours[2]:.1%}")
+    for name, extra in (("held-out phrasings", pii_corpus.build_heldout()),
+                        ("later phrasings", pii_corpus.build_unseen())):
+        ours_x = score([r.text for r in ours.redact_many([l.text for l in extra])], extra)
+        stock_x = score(stock([l.text for l in extra]), extra)
+        print(f"\n{name} ({len(extra)} lines written after the recognisers; see pii_corpus for their history):")
+        for key in sorted(ours_x[0]):
+            (l1, n), (l2, _) = ours_x[0][key], stock_x[0][key]
+            print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
+        print(f"{'overall':32} {ours_x[1]:14.1%} {stock_x[1]:10.1%}   key phrases kept {ours_x[2]:.1%}")
     print(f"throughput: callcanon {len(texts) / our_s:.0f} lines/s, stock {len(texts) / stock_s:.0f} lines/s, "
           f"ratio {stock_s / our_s:.2f}")
 

@@ -31,6 +31,10 @@ def pseudonymiser():
     ("yeah it's priya patel speaking", ["priya", "patel"]),
     ("she lives at number 12, mill lane", ["mill lane"]),
     ("I was born on the 12th of March 1970.", ["12th"]),
+    ("my national insurance is J K double four one two three six A", ["J K", "four one two"]),
+    ("it's A B twelve thirty four fifty six C", ["A B", "twelve thirty four"]),
+    ("my case number is C one two three four five six", ["one two three four five six"]),
+    ("it's B fifteen two T H for the postcode", ["B fifteen", "two T H"]),
 ])
 def test_identifiers_are_replaced(pseudonymiser, text, must_go):
     out = pseudonymiser.redact(text).text
@@ -54,7 +58,7 @@ def test_what_people_call_about_is_kept(pseudonymiser):
 
 def test_said_and_written_forms_give_one_token(pseudonymiser):
     for said, written in (("L S six two A B", "LS6 2AB"), ("sarah dot jones at gmail dot com", "sarah.jones@gmail.com"),
-                          ("T A Y L O R", "Taylor")):
+                          ("T A Y L O R", "Taylor"), ("J K double four one two three six A", "JK 44 12 36 A")):
         assert pseudonymiser.redact(f"that is {said}").text.split()[-1] == \
             pseudonymiser.redact(f"that is {written}").text.split()[-1], said
 
@@ -64,8 +68,15 @@ def test_said_and_written_forms_give_one_token(pseudonymiser):
     ("Date of birth 04/07/1982.", "Date of birth July 1982."),
     ("my mum is 83 years old", "my mum is 80-89 years old"),  # ages keep their decade
     ("aged 47 and still waiting", "aged 40-49 and still waiting"),
+    ("yeah he's eighty seven now", "yeah he's 80-89 now"),  # said in words too
+    ("she is ninety-two years old", "she is 90-99 years old"),
+    ("she's twenty minutes late", "she's twenty minutes late"),  # not every number is an age
+    # Places keep their NHS region (the ombudsman policy's granularity); organisations stay whole.
+    ("I moved here from Wakefield last year.", "I moved here from North East and Yorkshire last year."),
+    ("we live in stockport now", "we live in North West now"),
+    ("They sent me to Leeds General Infirmary.", "They sent me to Leeds General Infirmary."),
 ])
-def test_dates_and_ages_are_coarsened_not_tokenised(pseudonymiser, text, kept):
+def test_dates_ages_and_places_are_coarsened_not_tokenised(pseudonymiser, text, kept):
     assert pseudonymiser.redact(text).text == kept
 
 
@@ -99,3 +110,13 @@ def test_the_complaint_reference_format_is_configurable(monkeypatch):
     monkeypatch.setenv("CALLCANON_COMPLAINT_REF", "[unclosed")
     with pytest.raises(ValueError, match="CALLCANON_COMPLAINT_REF"):
         Pseudonymiser(bytes(32)).find("anything")
+
+
+def test_a_place_outside_the_gazetteer_is_a_token_not_a_region(pseudonymiser):
+    """A village says more about a caller than a city does: it is tokenised, never kept."""
+    from assets import places
+
+    assert places.region("Stoke-on-Trent") == places.region("stoke on trent") == "Midlands"
+    assert places.region("Little Snoring") is None
+    out = pseudonymiser.redact("She lives in Little Snoring, near Norwich.").text
+    assert "Snoring" not in out and "<LOCATION_" in out and "East of England" in out
