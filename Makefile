@@ -12,7 +12,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test ui setup system-deps validate base-model clean
+.PHONY: demo test ui setup system-deps browser-deps validate base-model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,19 @@ system-deps:
 demo: setup
 	$(BIN)/callcanon demo
 
-test: setup
+# The UI test drives headless Chromium: Debian's chromium and chromedriver (never a browser
+# download). Without apt the test is skipped outside CI.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and chromium-driver (apt)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "note: without chromium and chromium-driver the UI test is skipped"; \
+	  fi; \
+	fi
+
+test: setup browser-deps
 	$(BIN)/pytest
 
 validate: setup
