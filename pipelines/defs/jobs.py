@@ -1,4 +1,11 @@
-"""Jobs the sensor, the schedules and `callcanon run` launch."""
+"""Jobs the sensor, the schedules and `callcanon run` launch.
+
+Every schedule here starts RUNNING: a deployment that forgets to switch one on would silently
+stop transcribing, refreshing or deleting. Runs carry `callcanon/trigger`, so the Runs page can
+be filtered to what a schedule, the sensor or a backfill started.
+"""
+
+from datetime import timedelta
 
 import dagster as dg
 
@@ -11,6 +18,7 @@ process_calls = dg.define_asset_job(
         "themes/call_themes"),
     partitions_def=call_dates,
     description="Ingest, transcribe and pseudonymise one call date, and assign its calls to themes.",
+    tags={"callcanon/stage": "process_calls"},
 )
 
 build_marts = dg.define_asset_job(
@@ -26,15 +34,31 @@ refresh_themes_and_marts = dg.define_asset_job(
 )
 
 marts_schedule = dg.ScheduleDefinition(
+    name="marts_schedule",
     job=build_marts,
     cron_schedule="0 6 * * *",
     execution_timezone="Europe/London",
     description="Daily marts after the night's calls are processed and assigned.",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags={"callcanon/trigger": "marts_schedule"},
 )
 
 theme_refit_schedule = dg.ScheduleDefinition(
+    name="theme_refit_schedule",
     job=refresh_themes_and_marts,
     cron_schedule="0 5 * * 1",
     execution_timezone="Europe/London",
     description="Weekly full refit: new themes appear, drift is reported (themes/topics metadata).",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags={"callcanon/trigger": "theme_refit_schedule"},
 )
+
+
+@dg.schedule(job=process_calls, cron_schedule="30 1 * * *", execution_timezone="Europe/London",
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Nightly catch-up of yesterday's call date: calls whose sidecar arrived late, or "
+                         "whose sensor run failed, are processed (finished calls are skipped, so it is cheap).")
+def transcription_catch_up(context: dg.ScheduleEvaluationContext):
+    day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
+    return dg.RunRequest(run_key=f"catch-up:{day}", partition_key=day,
+                         tags={"callcanon/trigger": "transcription_catch_up"})

@@ -8,6 +8,7 @@ from assets import audio_redaction, canon, leak_scan, pii
 from assets.warehouse import ensure_schema, insert_rows, utcnow
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
+from pipelines.retries import retry_transient
 
 
 @dg.asset(
@@ -19,6 +20,7 @@ from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
     kinds={"duckdb", "python"},
     description="Pseudonymised transcripts: identifiers replaced by keyed tokens (Presidio + HMAC).",
 )
+@retry_transient
 def canon_transcripts(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey
 ) -> dg.MaterializeResult:
@@ -65,6 +67,7 @@ def canon_has_no_residual_pii(context: dg.AssetCheckExecutionContext, warehouse:
     kinds={"python", "duckdb"},
     description="Copies of call audio with every identifier toned out (word timings + the pseudonymiser's findings).",
 )
+@retry_transient
 def redacted_audio(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey,
     call_store: CallStore, audio_key: AudioKey,

@@ -7,6 +7,7 @@ from assets import ingest
 from assets.warehouse import ensure_schema
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
+from pipelines.retries import retry_transient
 
 landing_calls = dg.AssetSpec(
     key=["landing", "calls"],
@@ -24,6 +25,7 @@ landing_calls = dg.AssetSpec(
     kinds={"duckdb"},
     description="One row per call with its sidecar metadata; audio sealed (AES-GCM) into the store.",
 )
+@retry_transient
 def casework_calls(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, call_store: CallStore, audio_key: AudioKey,
     pseudonym_key: PseudonymKey,

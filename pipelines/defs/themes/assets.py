@@ -4,6 +4,7 @@ from dagster_duckdb import DuckDBResource
 from assets import themes
 from assets.warehouse import ensure_schema
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates
+from pipelines.retries import retry_transient
 
 CANON = dg.AssetKey(["canon", "transcripts"])
 
@@ -17,6 +18,7 @@ CANON = dg.AssetKey(["canon", "transcripts"])
     description="The theme registry: BERTopic refitted on the whole canon, topics aligned to the "
                 "registered themes so ids keep their meaning; every call reassigned. Weekly and on demand.",
 )
+@retry_transient
 def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
@@ -43,6 +45,7 @@ def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
     description="Each call's theme: a call date's calls assigned to the registered themes "
                 "(nearest theme centroid), without refitting.",
 )
+@retry_transient
 def call_themes(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     from datetime import date
 

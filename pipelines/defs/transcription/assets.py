@@ -5,6 +5,7 @@ from assets import transcribe
 from assets.warehouse import ensure_schema
 from pipelines.defs.resources import AudioKey, PseudonymKey, WhisperSettings
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
+from pipelines.retries import retry_transient
 
 
 @dg.asset(
@@ -16,6 +17,7 @@ from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
     kinds={"duckdb", "python"},
     description="Personal transcripts and timed segments (faster-whisper, offline model).",
 )
+@retry_transient
 def casework_transcripts(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, whisper: WhisperSettings, audio_key: AudioKey,
     pseudonym_key: PseudonymKey,

@@ -1,0 +1,74 @@
+"""Automation as the data team relies on it: schedules that are on from the start, a nightly
+catch-up of yesterday's calls, freshness deadlines on the marts, and retries only for failures
+that go away by themselves."""
+
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines import retries
+
+
+def test_daily_schedules_are_on_and_the_catch_up_asks_for_yesterday(data_env, dbt_manifest):
+    from pipelines.definitions import defs
+    from pipelines.defs.jobs import transcription_catch_up
+
+    d = defs()
+    for name in ("transcription_catch_up", "retention_schedule", "marts_schedule", "theme_refit_schedule"):
+        assert d.resolve_schedule_def(name).default_status == dg.DefaultScheduleStatus.RUNNING, name
+    tick = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/London"))  # the night the clocks change
+    request = transcription_catch_up(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert request.partition_key == "2026-03-28"
+    assert request.run_key == "catch-up:2026-03-28"  # a second tick for the same night starts nothing new
+    assert request.tags["callcanon/trigger"] == "transcription_catch_up"
+
+
+def test_the_marts_have_a_morning_freshness_deadline(data_env, dbt_manifest):
+    from pipelines.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    for key in (["marts", "theme_trends"], ["marts", "theme_weekly"]):
+        policy = graph.get(dg.AssetKey(key)).freshness_policy
+        assert policy is not None and policy.deadline_cron == "0 8 * * *", key
+        assert policy.timezone == "Europe/London"
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    monkeypatch.setattr(retries, "BASE_DELAY_S", 0.05)
+
+
+def _flaky_asset(error: Exception, failures: int):
+    attempts = []
+
+    @dg.asset
+    @retries.retry_transient
+    def flaky(context: dg.AssetExecutionContext) -> int:
+        attempts.append(context.retry_number)
+        if len(attempts) <= failures:
+            raise error
+        return len(attempts)
+
+    return flaky, attempts
+
+
+def test_a_locked_warehouse_is_retried_with_backoff_until_it_frees(fast_retries):
+    flaky, attempts = _flaky_asset(duckdb.IOException("Could not set lock on file"), failures=2)
+    result = dg.materialize([flaky])
+    assert result.success and attempts == [0, 1, 2]
+
+
+def test_a_real_error_fails_at_once_without_retries(fast_retries):
+    flaky, attempts = _flaky_asset(ValueError("bad config"), failures=1)
+    result = dg.materialize([flaky], raise_on_error=False)
+    assert not result.success and attempts == [0]
+
+
+def test_retries_give_up_after_the_limit(fast_retries):
+    flaky, attempts = _flaky_asset(TimeoutError("object store timed out"), failures=99)
+    result = dg.materialize([flaky], raise_on_error=False)
+    assert not result.success and len(attempts) == retries.MAX_RETRIES + 1
