@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assets import audio, audio_vault
+from assets import audio, audio_vault, storage
 
 PAD_S = 0.25
 TONE_HZ = 1000.0
@@ -105,7 +105,8 @@ def redact_date(conn, call_date, pseudonymiser, vault: audio_vault.AudioVault, o
         except audio.AudioProblem as problem:  # e.g. a seal broken since transcription: the rest go on
             warehouse.record_quarantine(conn, call_id, "redact_audio", problem.reason, problem.detail, audio_path)
             continue
-        vault.seal_bytes(wav, dest, call_id)
+        with storage.writing("redacted audio folder", dest.parent):
+            vault.seal_bytes(wav, dest, call_id)
         done.append((call_id, str(dest), len(intervals), seconds))
     warehouse.replace_rows(conn, "casework.redacted_audio", "call_id", [d[0] for d in done],
                            ("call_id", "call_date", "path", "spans", "seconds_redacted"),

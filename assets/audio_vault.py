@@ -58,17 +58,21 @@ class AudioVault:
         aad = header + call_id.encode()
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".partial")
-        with tmp.open("wb") as out:
-            out.write(header)
-            chunk, n = src.read(CHUNK), 0
-            while True:
-                following = src.read(CHUNK)
-                out.write(self._aead.encrypt(self._nonce(header, n, not following), chunk, aad))
-                if not following:
-                    break
-                chunk, n = following, n + 1
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with tmp.open("wb") as out:
+                out.write(header)
+                chunk, n = src.read(CHUNK), 0
+                while True:
+                    following = src.read(CHUNK)
+                    out.write(self._aead.encrypt(self._nonce(header, n, not following), chunk, aad))
+                    if not following:
+                        break
+                    chunk, n = following, n + 1
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk must not also leave half a file behind
+            raise
         tmp.replace(dest)
         return dest
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets import audio_vault, landing, warehouse
+from assets import audio_vault, landing, storage, warehouse
 
 CALL_COLUMNS = (
     "call_id", "started_at", "call_date", "direction", "staff_id", "team", "external_number",
@@ -59,7 +59,8 @@ def quarantine(conn: duckdb.DuckDBPyConnection, rejected: landing.Rejected, quar
     dest = quarantine_dir / rejected.stem
     # Record first: if the move fails, the reason is still on file and the source untouched.
     warehouse.record_quarantine(conn, rejected.stem, "ingest", rejected.reason, rejected.detail, str(dest))
-    landing.move_into(rejected.paths, dest)
+    with storage.writing("quarantine folder", quarantine_dir):
+        landing.move_into(rejected.paths, dest)
 
 
 def ingest_date(
@@ -75,6 +76,10 @@ def ingest_date(
     result = IngestResult()
     for item in landing.scan(landing_dir, sidecar_grace_s):
         if isinstance(item, landing.Rejected):
+            if item.reason in ("missing_audio", "missing_sidecar") and _stored(conn, item.stem):
+                for path in item.paths:  # the other half of a call whose ingest was cut short
+                    path.unlink(missing_ok=True)
+                continue
             quarantine(conn, item, quarantine_dir)
             result.quarantined.append((item.stem, item.reason))
             continue
@@ -83,8 +88,11 @@ def ingest_date(
         dest = store_dir_for(store_root, call_date)
         stored_audio = dest / audio_vault.sealed_name(item.audio_path.name)
         row = _row(item, stored_audio)
+        # Sealed copy first, then the row, then the landing files: a crash (or a full disk) at any
+        # point leaves the landing files, so a re-run finishes the job; never a row without audio.
+        with storage.writing("audio store", dest):
+            vault.seal_file(item.audio_path, stored_audio, item.sidecar.call_id)
         warehouse.replace_rows(conn, "casework.calls", "call_id", [row[0]], CALL_COLUMNS, [row])
-        vault.seal_file(item.audio_path, stored_audio, item.sidecar.call_id)
         item.audio_path.unlink()
         # The row holds every sidecar field (unknown ones in extra_fields), so the store keeps no
         # second copy of the metadata: one place to serve, restrict and erase, one file less to sweep.
@@ -92,6 +100,11 @@ def ingest_date(
         warehouse.clear_quarantine(conn, item.sidecar.call_id, "ingest")
         result.registered.append(item.sidecar.call_id)
     return result
+
+
+def _stored(conn: duckdb.DuckDBPyConnection, call_id: str) -> bool:
+    row = conn.execute("SELECT audio_path FROM casework.calls WHERE call_id = ?", [call_id]).fetchone()
+    return bool(row and row[0] and Path(row[0]).exists())
 
 
 def pending_dates(landing_dir: Path) -> list[date]:
