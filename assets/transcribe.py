@@ -286,26 +286,44 @@ class StageResult:
         return self.elapsed_s / self.audio_seconds if self.audio_seconds else 0.0
 
 
-def transcribe_date(conn, call_date, vault, config: WhisperConfig = WhisperConfig(), log=None) -> StageResult:
-    """Transcribe the calls of one date whose audio is still held, and write the partition's
-    transcripts, segments and words in one transaction. Audio is unsealed by `vault`
-    (`assets.audio_vault`) into memory, one call at a time; a broken seal quarantines the call.
+@dataclass
+class Transcribed:
+    """A date's transcription, computed but not yet written: the rows for one transaction."""
 
-    A call whose transcript already has this cache key (same audio, model and settings) is not
-    transcribed again. Calls whose audio retention removed keep the transcript they have: a
-    re-run must never lose text that can no longer be re-derived.
-    """
+    call_date: object
+    result: StageResult = field(default_factory=StageResult)
+    done: list = field(default_factory=list)
+    transcripts: list = field(default_factory=list)
+    segments: list = field(default_factory=list)
+    words: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # (call_id, audio_path, AudioProblem)
+
+
+def _utcnow():
     from assets import warehouse
 
-    calls = conn.execute(
+    return warehouse.utcnow()
+
+
+def pending_calls(conn, call_date) -> list[tuple]:
+    """The calls of one date whose audio is still held (a short read: no model runs here)."""
+    from assets import warehouse
+
+    return conn.execute(
         "SELECT c.call_id, c.audio_path, c.audio_sha256, c.channels, t.cache_key "
         "FROM casework.calls c LEFT JOIN casework.transcripts t USING (call_id) "
         "WHERE c.call_date = ? AND c.audio_deleted_at IS NULL "
         f"AND c.call_id NOT IN ({warehouse.retired_sql('transcript')}) ORDER BY c.call_id",
         [call_date],
     ).fetchall()
-    result = StageResult()
-    transcripts, segments, words, done = [], [], [], []
+
+
+def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig = WhisperConfig(),
+                     log=None) -> Transcribed:
+    """The expensive part, with no warehouse connection open, so transcription of other dates
+    can run in other processes meanwhile (the warehouse file allows one writer process)."""
+    out = Transcribed(call_date)
+    result = out.result
     for i, (call_id, audio_path, sha, channels_json, old_key) in enumerate(calls, 1):
         channels = json.loads(channels_json) if channels_json else None
         key = config.cache_key(sha or "", channels)
@@ -315,31 +333,53 @@ def transcribe_date(conn, call_date, vault, config: WhisperConfig = WhisperConfi
         try:
             t = transcribe_audio(vault.open(Path(audio_path), call_id), config, channels)
         except audio.AudioProblem as problem:
-            warehouse.record_quarantine(conn, call_id, "transcribe", problem.reason, problem.detail, audio_path)
+            out.problems.append((call_id, audio_path, problem))
             result.quarantined.append((call_id, problem.reason))
             continue
-        done.append(call_id)
+        out.done.append(call_id)
         result.transcribed += 1
         result.audio_seconds += t.duration_s
         result.elapsed_s += t.elapsed_s
-        transcripts.append((call_id, call_date, t.text, t.language, t.duration_s, config.model, key,
-                            t.avg_logprob, t.quality, len({s.speaker for s in t.segments}), warehouse.utcnow()))
+        out.transcripts.append((call_id, call_date, t.text, t.language, t.duration_s, config.model, key,
+                                t.avg_logprob, t.quality, len({s.speaker for s in t.segments}), _utcnow()))
         for n, s in enumerate(t.segments):
-            segments.append((call_id, n, call_date, s.speaker, s.start_s, s.end_s, s.text,
-                             s.avg_logprob, s.no_speech_prob, s.compression_ratio))
-            words.extend((call_id, n, k, s.speaker, w.start_s, w.end_s, w.word, w.probability)
-                         for k, w in enumerate(s.words))
+            out.segments.append((call_id, n, call_date, s.speaker, s.start_s, s.end_s, s.text,
+                                 s.avg_logprob, s.no_speech_prob, s.compression_ratio))
+            out.words.extend((call_id, n, k, s.speaker, w.start_s, w.end_s, w.word, w.probability)
+                             for k, w in enumerate(s.words))
         if log:
             log(f"transcribed {i}/{len(calls)} calls, {result.audio_seconds / 3600:.3f} h audio, "
                 f"RTF {result.real_time_factor:.3f}")
+    return out
+
+
+def write_transcribed(conn, out: Transcribed) -> StageResult:
+    """The date's transcripts, segments and words in one transaction; problems quarantined."""
+    from assets import warehouse
+
+    for call_id, audio_path, problem in out.problems:
+        warehouse.record_quarantine(conn, call_id, "transcribe", problem.reason, problem.detail, audio_path)
     with warehouse.transaction(conn):
-        if done:
+        if out.done:
             for table in ("casework.words", "casework.segments", "casework.transcripts"):
-                conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [done])
-            warehouse.insert_rows(conn, "casework.transcripts", TRANSCRIPT_COLUMNS, transcripts)
-            warehouse.insert_rows(conn, "casework.segments", SEGMENT_COLUMNS, segments)
-            warehouse.insert_rows(conn, "casework.words", WORD_COLUMNS, words)
+                conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [out.done])
+            warehouse.insert_rows(conn, "casework.transcripts", TRANSCRIPT_COLUMNS, out.transcripts)
+            warehouse.insert_rows(conn, "casework.segments", SEGMENT_COLUMNS, out.segments)
+            warehouse.insert_rows(conn, "casework.words", WORD_COLUMNS, out.words)
             conn.execute(
                 "DELETE FROM casework.quarantine WHERE stage = 'transcribe' AND item IN (SELECT unnest(?))",
-                [done])
-    return result
+                [out.done])
+    return out.result
+
+
+def transcribe_date(conn, call_date, vault, config: WhisperConfig = WhisperConfig(), log=None) -> StageResult:
+    """Transcribe the calls of one date whose audio is still held, and write the partition's
+    transcripts, segments and words in one transaction. Audio is unsealed by `vault`
+    (`assets.audio_vault`) into memory, one call at a time; a broken seal quarantines the call.
+
+    A call whose transcript already has this cache key (same audio, model and settings) is not
+    transcribed again. Calls whose audio retention removed keep the transcript they have: a
+    re-run must never lose text that can no longer be re-derived.
+    """
+    calls = pending_calls(conn, call_date)
+    return write_transcribed(conn, transcribe_calls(call_date, calls, vault, config, log))

@@ -11,6 +11,10 @@ call_dates = dg.DailyPartitionsDefinition(
 )
 
 DUCKDB_WRITER_POOL = "duckdb_writer"
+# Transcription holds no warehouse connection while the model runs: its own pool, whose limit is
+# the number of dates transcribed at once (1 by default; `dagster instance concurrency set
+# transcription N` for N worker processes).
+TRANSCRIPTION_POOL = "transcription"
 
 
 def partition_date(context: dg.AssetExecutionContext) -> date:

@@ -91,4 +91,5 @@ evidence_pack_schedule = dg.ScheduleDefinition(
     cron_schedule=os.environ.get("CALLCANON_EVIDENCE_CRON", "0 7 1 4 *"),
     execution_timezone="Europe/London",
     description="Yearly: the annual review pack (policy 5.2) for the year to the run date.",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )

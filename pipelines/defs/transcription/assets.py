@@ -4,7 +4,7 @@ from dagster_duckdb import DuckDBResource
 from assets import transcribe
 from assets.warehouse import ensure_schema
 from pipelines.defs.resources import AudioKey, PseudonymKey, WhisperSettings
-from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
+from pipelines.partitions import TRANSCRIPTION_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient
 
 
@@ -12,25 +12,31 @@ from pipelines.retries import retry_transient
     key=["casework", "transcripts"],
     deps=[dg.AssetKey(["casework", "calls"])],
     partitions_def=call_dates,
-    pool=DUCKDB_WRITER_POOL,
+    pool=TRANSCRIPTION_POOL,
     group_name="transcription",
     kinds={"duckdb", "python"},
-    description="Personal transcripts and timed segments (faster-whisper, offline model).",
+    description="Personal transcripts and timed segments (faster-whisper, offline model). In the "
+                "`transcription` pool, not the DuckDB writer's: its writes are one short transaction, "
+                "so dates transcribe in parallel up to that pool's limit.",
 )
 @retry_transient
 def casework_transcripts(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, whisper: WhisperSettings, audio_key: AudioKey,
     pseudonym_key: PseudonymKey,
 ) -> dg.MaterializeResult:
+    day = partition_date(context)
+    # Read, transcribe with no connection open, then write: the model's minutes do not hold the
+    # warehouse file, so other dates' transcription runs in parallel in other processes.
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
-        result = transcribe.transcribe_date(
-            conn, partition_date(context), audio_key.vault(), whisper.config(), log=context.log.info
-        )
+        calls = transcribe.pending_calls(conn, day)
+    computed = transcribe.transcribe_calls(day, calls, audio_key.vault(), whisper.config(), log=context.log.info)
+    with warehouse.get_connection() as conn:
+        result = transcribe.write_transcribed(conn, computed)
         pseudonym_key.record_processing(conn, context, result.transcribed + len(result.quarantined))
         quality = dict(conn.execute(
             "SELECT quality, count(*) FROM casework.transcripts WHERE call_date = ? GROUP BY 1",
-            [partition_date(context)]).fetchall())
+            [day]).fetchall())
     for call_id, reason in result.quarantined:
         context.log.warning(f"quarantined {call_id}: {reason}")
     return dg.MaterializeResult(metadata={
