@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assets import audio
+from assets import audio, warehouse
 from assets.models import resolve_model
 from assets.spoken_numbers import DIGIT_WORDS
 
@@ -299,16 +299,8 @@ class Transcribed:
     problems: list = field(default_factory=list)  # (call_id, audio_path, AudioProblem)
 
 
-def _utcnow():
-    from assets import warehouse
-
-    return warehouse.utcnow()
-
-
 def pending_calls(conn, call_date) -> list[tuple]:
     """The calls of one date whose audio is still held (a short read: no model runs here)."""
-    from assets import warehouse
-
     return conn.execute(
         "SELECT c.call_id, c.audio_path, c.audio_sha256, c.channels, t.cache_key "
         "FROM casework.calls c LEFT JOIN casework.transcripts t USING (call_id) "
@@ -341,7 +333,7 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
         result.audio_seconds += t.duration_s
         result.elapsed_s += t.elapsed_s
         out.transcripts.append((call_id, call_date, t.text, t.language, t.duration_s, config.model, key,
-                                t.avg_logprob, t.quality, len({s.speaker for s in t.segments}), _utcnow()))
+                                t.avg_logprob, t.quality, len({s.speaker for s in t.segments}), warehouse.utcnow()))
         for n, s in enumerate(t.segments):
             out.segments.append((call_id, n, call_date, s.speaker, s.start_s, s.end_s, s.text,
                                  s.avg_logprob, s.no_speech_prob, s.compression_ratio))
@@ -355,8 +347,6 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
 
 def write_transcribed(conn, out: Transcribed) -> StageResult:
     """The date's transcripts, segments and words in one transaction; problems quarantined."""
-    from assets import warehouse
-
     for call_id, audio_path, problem in out.problems:
         warehouse.record_quarantine(conn, call_id, "transcribe", problem.reason, problem.detail, audio_path)
     with warehouse.transaction(conn):

@@ -28,6 +28,13 @@ os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
 os.environ.pop("DAGSTER_HOME", None)  # each test session uses a throwaway Dagster instance
 
 
+def child_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment for a child process (a Dagster run, `dagster dev`) over a data folder of
+    its own: this session's keys and settings, none of its data locations."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCANON_") or k.endswith("_KEY")}
+    return {**env, "CALLCANON_DATA": str(data_dir), "PYTHONUNBUFFERED": "1", **extra}
+
+
 @dataclass
 class PipelineRun:
     data_dir: Path

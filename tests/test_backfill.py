@@ -9,7 +9,6 @@ whether the first finished, runs the whole range again.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+from conftest import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = date(2026, 8, 1)
@@ -55,8 +55,7 @@ def test_a_30_day_backfill_run_twice_leaves_every_call_once(tmp_path, dbt_manife
         (landing / f"{call_id}.json").write_text(json.dumps(
             {**sidecar, "call_id": call_id, "started_at": f"{day.isoformat()}T10:00:00Z"}))
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCANON_") or k.endswith("_KEY")}
-    env["CALLCANON_DATA"] = str(tmp_path / "data")
+    env = child_env(tmp_path / "data")
     for attempt, transcribed in ((1, 30), (2, 0)):  # the second pass finds every transcript current
         done = subprocess.run([sys.executable, "-c", BACKFILL, *(d.isoformat() for d in DAYS)], cwd=ROOT,
                               env=env, capture_output=True, text=True, timeout=900)

@@ -8,7 +8,6 @@ their own, so a SIGKILL hits a real process holding a real DuckDB file.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2026, 10, 7)
@@ -54,9 +54,7 @@ def site(tmp_path, spoken_calls, dbt_manifest):
 
     data = tmp_path / "data"
     shutil.copytree(spoken_calls, data / "landing")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCANON_") or k.endswith("_KEY")}
-    env.update(CALLCANON_DATA=str(data), PYTHONUNBUFFERED="1")
-    return data, env
+    return data, child_env(data)
 
 
 def _start(env) -> subprocess.Popen:

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "ui"
@@ -44,8 +45,7 @@ def dagster_dev(tmp_path_factory):
     with the project's instance settings (one DuckDB writer pool)."""
     home, data = tmp_path_factory.mktemp("dagster-home"), tmp_path_factory.mktemp("ui-data")
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCANON_") or k.endswith("_KEY")}
-    env.update(DAGSTER_HOME=str(home), CALLCANON_DATA=str(data), PYTHONUNBUFFERED="1")
+    env = child_env(data, DAGSTER_HOME=str(home))
     port = _free_port()
     log = (tmp_path_factory.mktemp("dagster-log") / "dagster-dev.log").open("w")
     proc = subprocess.Popen(
