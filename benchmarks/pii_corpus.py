@@ -20,6 +20,8 @@ DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "e
 TOWNS = ["Leeds", "Bradford", "Wakefield", "Sheffield", "Stockport", "Wigan", "Coventry", "Norwich",
          "Swindon", "Crawley", "Cardiff", "Croydon"]
 TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]
 KEY_PHRASES = ["pain relief", "discharge letter", "waiting list", "A&E", "maternity unit", "oncology ward",
                "repeat prescription", "the receptionist", "out of hours", "care plan", "the GP surgery",
                "the emergency department", "Leeds General Infirmary", "Sheffield Teaching Hospitals",
@@ -124,10 +126,8 @@ def build(seed: int = 5, per_template: int = 16) -> list[Line]:
                           [Planted("EMAIL_ADDRESS", [f"{f.lower()} dot {l.lower()}"], True)]))
         d, m, y = rng.randint(1, 28), rng.randint(1, 12), rng.randint(1935, 2005)
         lines.append(Line(f"Date of birth {d:02d}/{m:02d}/{y}.", [Planted("DATE_OF_BIRTH", [f"{d:02d}/{m:02d}"], False)]))
-        months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December"]
-        lines.append(Line(f"I was born on the {d} of {months[m - 1]} {y}.",
-                          [Planted("DATE_OF_BIRTH", [f"{d} of {months[m - 1]}"], True)]))
+        lines.append(Line(f"I was born on the {d} of {MONTHS[m - 1]} {y}.",
+                          [Planted("DATE_OF_BIRTH", [f"{d} of {MONTHS[m - 1]}"], True)]))
         nino = f"{rng.choice('ABCEGHJKLMNPRSTWXYZ')}{rng.choice('ABCEGHJKLMNPRSTWXYZ')}{rng.randint(100000, 999999)}{rng.choice('ABCD')}"
         lines.append(Line(f"National Insurance {nino[:2]} {nino[2:4]} {nino[4:6]} {nino[6:8]} {nino[8]}.",
                           [Planted("UK_NINO", [f"{nino[2:4]} {nino[4:6]} {nino[6:8]}", nino[:2] + " " + nino[2:4]], False)]))
@@ -160,8 +160,6 @@ def build_heldout(seed: int = 13, per_template: int = 6) -> list[Line]:
     spellings, words for numbers the rules were not shown. Reported apart from `build`'s lines."""
     rng = random.Random(seed)
     lines: list[Line] = []
-    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December"]
     ordinals = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
                 "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
                 "eighteenth", "nineteenth", "twentieth"]
@@ -181,8 +179,8 @@ def build_heldout(seed: int = 13, per_template: int = 6) -> list[Line]:
         said = " ".join(DIGIT_WORDS[int(c)] if c.isdigit() else c.lower() for c in pc.replace(" ", ""))
         lines.append(Line(f"and the post code, {said}", [Planted("UK_POSTCODE", [said], True)]))
         d, m, y = rng.randint(1, 20), rng.randint(1, 12), rng.randint(1940, 1999)
-        lines.append(Line(f"date of birth is the {ordinals[d - 1]} of {months[m - 1]} {y}",
-                          [Planted("DATE_OF_BIRTH", [f"{ordinals[d - 1]} of {months[m - 1]}"], True)]))
+        lines.append(Line(f"date of birth is the {ordinals[d - 1]} of {MONTHS[m - 1]} {y}",
+                          [Planted("DATE_OF_BIRTH", [f"{ordinals[d - 1]} of {MONTHS[m - 1]}"], True)]))
         lines.append(Line(f"DOB {d}.{m}.{y}", [Planted("DATE_OF_BIRTH", [f"{d}.{m}.{y}"], False)]))
         phone = f"07700900{rng.randint(100, 999)}"
         lines.append(Line(f"ring me back on {phone[:5]}-{phone[5:8]}-{phone[8:]}", [Planted("PHONE_NUMBER", [phone[-6:]], False)]))
@@ -200,8 +198,6 @@ def build_unseen(seed: int = 29, per_template: int = 5) -> list[Line]:
     then added (1.3 %), so this set too is no longer unseen; the README says both."""
     rng = random.Random(seed)
     lines: list[Line] = []
-    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December"]
     for _ in range(per_template):
         f, l = rng.choice(FIRST), rng.choice(LAST)
         lines.append(Line(f"Could you note my husband's name, it's {f} {l}.", [Planted("PERSON", [f, l], False)]))
@@ -225,7 +221,7 @@ def build_unseen(seed: int = 29, per_template: int = 5) -> list[Line]:
         lines.append(Line(f"email address is {f}{l}{n} at yahoo dot co dot uk",
                           [Planted("EMAIL_ADDRESS", [f"{f}{l}{n}"], True)]))
         d, m = rng.randint(1, 28), rng.randint(1, 12)
-        lines.append(Line(f"she was born on {months[m - 1]} {d}, 1948", [Planted("DATE_OF_BIRTH", [f"{months[m - 1]} {d}"], False)]))
+        lines.append(Line(f"she was born on {MONTHS[m - 1]} {d}, 1948", [Planted("DATE_OF_BIRTH", [f"{MONTHS[m - 1]} {d}"], False)]))
         a, b = rng.choice("ABCEGHJKLMNPRSTWXYZ"), rng.choice("ABCEGHJKLMNPRSTWXYZ")
         digits = f"{rng.randint(100000, 999999)}"
         lines.append(Line(f"national insurance is {a} {b} {say_digits(digits, rng)} {rng.choice('ABCD')}",

@@ -117,21 +117,26 @@ def test_two_runs_of_one_partition_at_once_leave_it_whole(site):
     _assert_converged(data)
 
 
-def test_an_unwritable_audio_store_stops_ingest_with_a_clear_error_and_loses_nothing(site, tmp_path):
+def _assert_ingest_stops(data: Path, store: Path, message: str) -> None:
+    """Ingest into `store` fails with a StorageError matching `message`: no row, landing intact."""
     from assets import audio_vault, ingest, keys, warehouse
     from assets.storage import StorageError
 
-    data, _ = site
-    not_a_folder = tmp_path / "store-is-a-file"
-    not_a_folder.write_text("")
     landed = sorted(p.name for p in (data / "landing").iterdir())
     with warehouse.connect(data / "warehouse.duckdb") as conn:
         warehouse.ensure_schema(conn)
-        with pytest.raises(StorageError, match="audio store at .*store-is-a-file"):
-            ingest.ingest_date(conn, data / "landing", not_a_folder, data / "quarantine", DAY,
+        with pytest.raises(StorageError, match=message):
+            ingest.ingest_date(conn, data / "landing", store, data / "quarantine", DAY,
                                audio_vault.AudioVault(keys.load_audio_key()), 0)
         assert conn.execute("SELECT count(*) FROM casework.calls").fetchone()[0] == 0  # no row without audio
     assert sorted(p.name for p in (data / "landing").iterdir()) == landed
+
+
+def test_an_unwritable_audio_store_stops_ingest_with_a_clear_error_and_loses_nothing(site, tmp_path):
+    data, _ = site
+    not_a_folder = tmp_path / "store-is-a-file"
+    not_a_folder.write_text("")
+    _assert_ingest_stops(data, not_a_folder, "audio store at .*store-is-a-file")
 
 
 def _tiny_filesystem(path: Path) -> bool:
@@ -141,22 +146,12 @@ def _tiny_filesystem(path: Path) -> bool:
 
 
 def test_a_full_disk_stops_ingest_with_a_clear_error_and_leaves_no_half_files(site, tmp_path):
-    from assets import audio_vault, ingest, keys, warehouse
-    from assets.storage import StorageError
-
     full = tmp_path / "full"
     if not _tiny_filesystem(full):
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     data, _ = site
     try:
-        landed = sorted(p.name for p in (data / "landing").iterdir())
-        with warehouse.connect(data / "warehouse.duckdb") as conn:
-            warehouse.ensure_schema(conn)
-            with pytest.raises(StorageError, match="No space left on device"):
-                ingest.ingest_date(conn, data / "landing", full, data / "quarantine", DAY,
-                                   audio_vault.AudioVault(keys.load_audio_key()), 0)
-            assert conn.execute("SELECT count(*) FROM casework.calls").fetchone()[0] == 0
-        assert sorted(p.name for p in (data / "landing").iterdir()) == landed
+        _assert_ingest_stops(data, full, "No space left on device")
         assert not [p for p in full.rglob("*") if p.name.endswith(".partial")]
     finally:
         subprocess.run(["umount", str(full)], check=False)
