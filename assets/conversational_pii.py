@@ -33,9 +33,9 @@ _MONTH = "(" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|d
 DAY_MONTH = re.compile(rf"(?i)\b(?:(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY}\b)")
 NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\b")
 _U = "(?:" + "|".join(_UNITS) + ")"
-_AGE_NUMBER = (r"(?:\d{1,3}|(?:a|one)\s+hundred(?:\s+and\s+" + _U + r")?|(?:" + "|".join(_TENS)
-               + r")(?:[\s\-]+" + _U + r")?|" + "|".join(_TEENS) + "|" + "|".join(_UNITS) + ")")
-_TENS_NUMBER = r"(?:" + "|".join(_TENS) + r")(?:[\s\-]+" + _U + r")?"
+_TENS_NUMBER = r"(?:" + "|".join(_TENS) + r")(?:[\s\-]+" + _U + r")?"  # "eighty", "eighty-seven"
+_AGE_NUMBER = (r"(?:\d{1,3}|(?:a|one)\s+hundred(?:\s+and\s+" + _U + r")?|" + _TENS_NUMBER + "|"
+               + "|".join(_TEENS) + "|" + "|".join(_UNITS) + ")")
 _NOT_AN_AGE = r"(?![\s\-]+(?:minutes?|mins?|hours?|days?|weeks?|months?|pounds?|quid|pence|percent|per|miles?|times|mg|ml|calls?|people|of)\b)"
 # "aged 87", "87 years old", "an eighty-seven-year-old", "she's ninety two", "turned seventy"
 AGE = re.compile(
@@ -48,7 +48,7 @@ _REPEAT = {"double": 2, "treble": 3, "triple": 3}
 # One said or written piece of a code: a digit word, "double", a letter or two, a short number.
 # People say a postcode district or an NI number's digits as numbers too ("B fifteen",
 # "twelve thirty four fifty six"): "thirty four" is one piece, 34.
-_PAIR_WORDS = ("(?:" + "|".join(_TENS) + r")(?:[\s\-]+(?:" + "|".join(_UNITS) + "))?|" + "|".join(_TEENS))
+_PAIR_WORDS = _TENS_NUMBER + "|" + "|".join(_TEENS)
 _CODE_TOKEN = (r"\b(?:" + _PAIR_WORDS + "|" + "|".join([*_REPEAT, *DIGIT_WORDS])
                + r"|[A-Za-z]{1,2}\d{0,2}[A-Za-z]?|\d{1,6}[A-Za-z]{0,2})\b")
 _CODE_RUN = re.compile(rf"(?i){_CODE_TOKEN}(?:[\s.,\-]+{_CODE_TOKEN}){{1,14}}")
@@ -97,15 +97,13 @@ def _said_codes(text: str, shape: re.Pattern, max_chars: int, entity: str) -> li
     for m in _CODE_RUN.finditer(text):
         toks = list(re.finditer(_CODE_TOKEN, m.group(), re.IGNORECASE))
         best = None
-        for i in range(len(toks)):
-            chars, repeat = "", 1
-            for j in range(i, len(toks)):
-                word = toks[j].group().lower()
-                if word in _REPEAT:
-                    repeat = _REPEAT[word]
+        words = [t.group().lower() for t in toks]
+        for i in range(len(words)):
+            chars = ""
+            for j, piece in enumerate(_expand(words[i:]), i):
+                if not piece:  # "double": it shapes the next piece
                     continue
-                chars += _code_piece(word) * repeat
-                repeat = 1
+                chars += piece
                 if len(chars) > max_chars:
                     break
                 if shape.match(chars) and (best is None or j - i > best[1] - best[0]):
@@ -118,15 +116,20 @@ def _said_codes(text: str, shape: re.Pattern, max_chars: int, entity: str) -> li
 def code_chars(said: str) -> str:
     """The characters a said or written code stands for: "L S six two A B" -> "LS62AB",
     "J K double four..." -> "JK44...", so every form of one code gives one token."""
-    chars, repeat = [], 1
-    for m in re.finditer(_CODE_TOKEN, said, re.IGNORECASE):
-        word = m.group().lower()
+    return "".join(_expand([m.group().lower() for m in re.finditer(_CODE_TOKEN, said, re.IGNORECASE)]))
+
+
+def _expand(words: list[str]) -> list[str]:
+    """Each word's characters, in order: "double"/"treble" give none and repeat the next piece."""
+    pieces, repeat = [], 1
+    for word in words:
         if word in _REPEAT:
+            pieces.append("")
             repeat = _REPEAT[word]
-            continue
-        chars.append(_code_piece(word) * repeat)
-        repeat = 1
-    return "".join(chars)
+        else:
+            pieces.append(_code_piece(word) * repeat)
+            repeat = 1
+    return pieces
 
 
 def _code_piece(word: str) -> str:

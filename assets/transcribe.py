@@ -290,7 +290,6 @@ class StageResult:
 class Transcribed:
     """A date's transcription, computed but not yet written: the rows for one transaction."""
 
-    call_date: object
     result: StageResult = field(default_factory=StageResult)
     done: list = field(default_factory=list)
     transcripts: list = field(default_factory=list)
@@ -314,7 +313,7 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
                      log=None) -> Transcribed:
     """The expensive part, with no warehouse connection open, so transcription of other dates
     can run in other processes meanwhile (the warehouse file allows one writer process)."""
-    out = Transcribed(call_date)
+    out = Transcribed()
     result = out.result
     for i, (call_id, audio_path, sha, channels_json, old_key) in enumerate(calls, 1):
         channels = json.loads(channels_json) if channels_json else None
