@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from assets import audit, audio_vault, warehouse
+from assets import audit, audio_vault, locations, warehouse
 from assets.pii import Pseudonymiser
 from assets.policy import PERSONAL_ACTIONS, Policy
 from assets.retention import call_ref
@@ -267,9 +267,10 @@ class AccessLayer:
 
     @staticmethod
     def _audio(call: tuple) -> Path:
-        if call[5] is not None or not call[3] or not Path(call[3]).exists():
+        stored = locations.location(call[3]) if call[3] else None
+        if call[5] is not None or stored is None or not stored.exists():
             raise FileNotFoundError("the call's audio is no longer held (retention or erasure)")
-        return Path(call[3])
+        return stored
 
     # --- approvals ------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assets import audio, audio_vault, storage
+from assets import audio, audio_vault, locations, storage
 
 PAD_S = 0.25
 TONE_HZ = 1000.0
@@ -101,7 +101,7 @@ def redact_date(conn, call_date, pseudonymiser, vault: audio_vault.AudioVault, o
         intervals = identifier_intervals(text, words, pseudonymiser.find(text))
         dest = out_root / str(call_date) / audio_vault.sealed_name(f"{call_id}.wav")
         try:
-            wav, seconds = redacted_wav(vault.open(Path(audio_path), call_id), intervals, mode)
+            wav, seconds = redacted_wav(vault.open(locations.location(audio_path), call_id), intervals, mode)
         except audio.AudioProblem as problem:  # e.g. a seal broken since transcription: the rest go on
             warehouse.record_quarantine(conn, call_id, "redact_audio", problem.reason, problem.detail, audio_path)
             continue

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from assets import locations
 from assets.audio import AudioProblem
 
 MAGIC = b"CCSEAL1\n"
@@ -56,7 +57,7 @@ class AudioVault:
         """Seal a stream into `dest` atomically: a crash leaves the old file or none, never half."""
         header = _HEADER.pack(MAGIC, CHUNK, os.urandom(7))
         aad = header + call_id.encode()
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        locations.ensure_dir(dest.parent)
         tmp = dest.with_name(dest.name + ".partial")
         try:
             with tmp.open("wb") as out:
@@ -68,12 +69,11 @@ class AudioVault:
                     if not following:
                         break
                     chunk, n = following, n + 1
-                out.flush()
-                os.fsync(out.fileno())
+                locations.sync(tmp, out)
         except BaseException:
             tmp.unlink(missing_ok=True)  # a full disk must not also leave half a file behind
             raise
-        tmp.replace(dest)
+        locations.replace(tmp, dest)
         return dest
 
     def seal_file(self, src: Path, dest: Path, call_id: str) -> Path:

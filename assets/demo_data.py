@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assets import locations
+
 SAMPLE_RATE = 22050  # espeak-ng's native rate
 
 # theme -> (keyword a transcript must contain, caller lines). Each line is spoken in full.
@@ -234,18 +236,26 @@ def sidecar_for(call: DemoCall, n: int) -> dict:
     }
 
 
-def write_calls(calls: list[DemoCall], landing_dir: Path, on_written=None) -> list[Path]:
-    """Speak each call into `landing_dir` with its sidecar beside it."""
-    landing_dir.mkdir(parents=True, exist_ok=True)
+def write_calls(calls: list[DemoCall], landing_dir, on_written=None) -> list[Path]:
+    """Speak each call into `landing_dir` (a folder or an fsspec URL) with its sidecar beside it."""
+    landing_dir = locations.location(landing_dir)
+    locations.ensure_dir(landing_dir)
     written = []
-    for n, call in enumerate(calls):
-        wav = write_audio(render_tracks(call.turns), landing_dir / call.call_id, call.audio_format,
-                          call.sample_rate, call.stereo)
-        # The sidecar lands last: a watcher that sees it can rely on the audio being complete.
-        (landing_dir / f"{call.call_id}.json").write_text(json.dumps(sidecar_for(call, n), indent=1))
-        written.append(wav)
-        if on_written:
-            on_written(call)
+    with tempfile.TemporaryDirectory(prefix="callcanon-speak-") as tmp:
+        # PyAV encodes into a local file; object storage is sent the finished recording.
+        work = landing_dir if locations.is_local(landing_dir) else Path(tmp)
+        for n, call in enumerate(calls):
+            wav = write_audio(render_tracks(call.turns), work / call.call_id, call.audio_format,
+                              call.sample_rate, call.stereo)
+            if work is not landing_dir:
+                locations.copy(wav, landing_dir / wav.name)
+                wav.unlink()
+                wav = landing_dir / wav.name
+            # The sidecar lands last: a watcher that sees it can rely on the audio being complete.
+            (landing_dir / f"{call.call_id}.json").write_text(json.dumps(sidecar_for(call, n), indent=1))
+            written.append(wav)
+            if on_written:
+                on_written(call)
     return written
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets import audio_vault, landing, storage, warehouse
+from assets import audio_vault, landing, locations, storage, warehouse
 
 CALL_COLUMNS = (
     "call_id", "started_at", "call_date", "direction", "staff_id", "team", "external_number",
@@ -104,7 +104,7 @@ def ingest_date(
 
 def _stored(conn: duckdb.DuckDBPyConnection, call_id: str) -> bool:
     row = conn.execute("SELECT audio_path FROM casework.calls WHERE call_id = ?", [call_id]).fetchone()
-    return bool(row and row[0] and Path(row[0]).exists())
+    return bool(row and row[0] and locations.location(row[0]).exists())
 
 
 def pending_dates(landing_dir: Path) -> list[date]:
@@ -122,7 +122,7 @@ def seal_store(conn: duckdb.DuckDBPyConnection, vault: audio_vault.AudioVault) -
         rows = conn.execute(f"SELECT call_id, {column} FROM {table} WHERE {column} IS NOT NULL "
                             f"AND NOT ends_with({column}, '{audio_vault.SUFFIX}')").fetchall()
         for call_id, path in rows:
-            plain = Path(path)
+            plain = locations.location(path)
             if not plain.exists():
                 continue  # deleted by retention or erasure: nothing left to seal
             target = plain.with_name(audio_vault.sealed_name(plain.name))

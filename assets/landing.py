@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -18,6 +17,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from assets import locations
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a")
 # Call dates (and so partitions) follow the organisation's clock, not UTC: a call at 00:30 BST
@@ -126,7 +127,7 @@ def orphan_audio(landing_dir: Path, grace_s: float = DEFAULT_SIDECAR_GRACE_S) ->
                  f"no sidecar {p.stem}.json arrived within {grace_s:.0f} s of the audio")
         for p in sorted(landing_dir.iterdir())
         if p.suffix.lower() in AUDIO_EXTENSIONS and not p.with_suffix(".json").exists()
-        and now - p.stat().st_mtime >= grace_s
+        and now - locations.modified_at(p) >= grace_s
     ]
 
 
@@ -153,16 +154,17 @@ def peek_call_date(sidecar_path: Path) -> date | None:
 
 def move_into(paths: tuple[Path, ...] | list[Path], dest_dir: Path) -> list[Path]:
     """Move files into dest_dir, keeping names; an existing file of the same name is replaced
-    only after the new one is in place (rename is atomic within a filesystem)."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    only after the new one is in place (rename is atomic within a filesystem; either side may
+    be object storage)."""
+    locations.ensure_dir(dest_dir)
     moved = []
     for src in paths:
         if not src.exists():
             continue
         target = dest_dir / src.name
         tmp = dest_dir / (src.name + ".partial")
-        shutil.copy2(src, tmp)
-        tmp.replace(target)
+        locations.copy(src, tmp)
+        locations.replace(tmp, target)
         src.unlink()
         moved.append(target)
     return moved

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from assets import warehouse
+from assets import locations, warehouse
 from assets.pii import Pseudonymiser
 from assets.policy import DATA_CLASSES, Policy, RetentionRule
 from assets.subjects import matching_calls, subject_ref
@@ -138,7 +138,7 @@ def due_dates(conn, policy: Policy, as_of: date) -> list[date]:
 
 def _files_of(conn, data_class: str, call_ids: list[str]) -> dict[str, list[str]]:
     """The files a class keeps for each call, in one query per batch."""
-    files: dict[str, list[Path]] = {}
+    files: dict[str, list[str]] = {}
     if data_class == "audio":
         # Stores ingested before 0.4 kept a sidecar copy beside the audio; a missing one costs a
         # failed lookup, not a journalled unlink.
@@ -156,6 +156,8 @@ def _files_of(conn, data_class: str, call_ids: list[str]) -> dict[str, list[str]
 
 
 def _unlink_one(path: str) -> int:
+    if locations.is_url(path):
+        return locations.remove(path)
     try:
         size = os.stat(path).st_size
         os.unlink(path)
@@ -366,11 +368,11 @@ def _erase_quarantined(conn, call_ids: list[str]) -> None:
     rows = conn.execute("SELECT location FROM casework.quarantine WHERE item IN (SELECT unnest(?))",
                         [call_ids]).fetchall()
     for (location,) in rows:
-        target = Path(location) if location else None
+        target = locations.location(location) if location else None
         if target and target.is_dir():
-            _unlink({"": sorted(p for p in target.rglob("*") if p.is_file())})
+            _unlink({"": sorted(str(p) for p in target.rglob("*") if p.is_file())})
         elif target and target.is_file() and target.stem in call_ids:
-            _unlink({"": [target]})
+            _unlink({"": [str(target)]})
 
 
 # --- legal holds ---------------------------------------------------------------------------

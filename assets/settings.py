@@ -1,8 +1,10 @@
 """Where callcanon keeps things, read from the environment.
 
 Every path has a default under one data folder so `make demo` works with no configuration,
-and every one can be pointed elsewhere (another disk, a mounted share) by an env var.
-Secrets are deliberately not here: see `assets.keys`.
+and every one can be pointed elsewhere (another disk, a mounted share) by an env var. The
+landing zone, the audio store, quarantine and redacted audio may also be object storage named
+by an fsspec URL (`s3://bucket/landing`; see `assets.locations`); the warehouse and the evidence
+packs stay local files. Secrets are deliberately not here: see `assets.keys`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from assets.locations import ensure_dir, location
 
 ENV_DATA = "CALLCANON_DATA"
 ENV_LANDING = "CALLCANON_LANDING"
@@ -25,7 +29,7 @@ ENV_POLICY = "CALLCANON_POLICY"
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    landing_dir: Path
+    landing_dir: Path  # or a UPath: any of these four may be an fsspec URL
     store_dir: Path
     quarantine_dir: Path
     redacted_dir: Path
@@ -38,10 +42,10 @@ class Settings:
         data = Path(os.environ.get(ENV_DATA, "data")).resolve()
         return cls(
             data_dir=data,
-            landing_dir=Path(os.environ.get(ENV_LANDING, data / "landing")).resolve(),
-            store_dir=Path(os.environ.get(ENV_STORE, data / "audio")).resolve(),
-            quarantine_dir=Path(os.environ.get(ENV_QUARANTINE, data / "quarantine")).resolve(),
-            redacted_dir=Path(os.environ.get(ENV_REDACTED, data / "redacted_audio")).resolve(),
+            landing_dir=location(os.environ.get(ENV_LANDING, data / "landing")),
+            store_dir=location(os.environ.get(ENV_STORE, data / "audio")),
+            quarantine_dir=location(os.environ.get(ENV_QUARANTINE, data / "quarantine")),
+            redacted_dir=location(os.environ.get(ENV_REDACTED, data / "redacted_audio")),
             warehouse_path=Path(os.environ.get(ENV_WAREHOUSE, data / "warehouse.duckdb")).resolve(),
             policy=os.environ.get(ENV_POLICY, "ombudsman"),
             evidence_dir=Path(os.environ.get(ENV_EVIDENCE, data / "evidence")).resolve(),
@@ -70,5 +74,5 @@ class Settings:
 
     def make_dirs(self) -> None:
         for d in (self.data_dir, self.landing_dir, self.store_dir, self.quarantine_dir, self.redacted_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            ensure_dir(d)
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)

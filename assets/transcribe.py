@@ -16,11 +16,10 @@ import time
 import zlib
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from assets import audio, warehouse
+from assets import audio, locations, warehouse
 from assets.models import resolve_model
 from assets.spoken_numbers import DIGIT_WORDS
 
@@ -322,7 +321,7 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
             result.cached += 1
             continue
         try:
-            t = transcribe_audio(vault.open(Path(audio_path), call_id), config, channels)
+            t = transcribe_audio(vault.open(locations.location(audio_path), call_id), config, channels)
         except audio.AudioProblem as problem:
             out.problems.append((call_id, audio_path, problem))
             result.quarantined.append((call_id, problem.reason))

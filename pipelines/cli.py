@@ -49,16 +49,18 @@ def seal_store() -> None:
 
 
 @main.command("demo-data")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.argument("directory", required=False)
 @click.option("--calls", "n_calls", default=20, show_default=True, help="Recent calls to generate.")
 @click.option("--seed", default=7, show_default=True)
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the scripts and planted identifiers as JSON lines here.")
-def demo_data(directory: Path | None, n_calls: int, seed: int, truth: Path | None) -> None:
-    """Speak synthetic complaint calls (espeak-ng) into DIRECTORY (default: the landing zone)."""
+def demo_data(directory: str | None, n_calls: int, seed: int, truth: Path | None) -> None:
+    """Speak synthetic complaint calls (espeak-ng) into DIRECTORY, a folder or an fsspec URL
+    (default: the landing zone)."""
     from assets import demo_data as demo
+    from assets.locations import location
 
-    directory = directory or Settings.from_env().landing_dir
+    directory = location(directory) if directory else Settings.from_env().landing_dir
     calls = demo.build_calls(n_calls, date.today(), seed=seed)
     _speak_with_progress(calls, directory)
     if truth:
@@ -103,7 +105,7 @@ def demo(n_calls: int) -> None:
     click.echo("Dagster UI: make ui   (or: dagster dev -w workspace.yaml)")
 
 
-def _speak_with_progress(calls, directory: Path) -> None:
+def _speak_with_progress(calls, directory) -> None:
     from assets import demo_data as demo
 
     with click.progressbar(length=len(calls), label="speaking calls (espeak-ng)") as bar:

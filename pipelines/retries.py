@@ -14,9 +14,16 @@ import random
 import dagster as dg
 import duckdb
 
-TRANSIENT = (duckdb.IOException, TimeoutError, ConnectionError)
 MAX_RETRIES = 3
 BASE_DELAY_S = 5.0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A warehouse another process holds, a timeout or a dropped connection: not a missing
+    folder or a refused permission, which DuckDB also reports as an IOException."""
+    if isinstance(exc, duckdb.IOException):
+        return "lock" in str(exc).lower()
+    return isinstance(exc, (TimeoutError, ConnectionError))
 
 
 def retry_transient(fn):
@@ -27,7 +34,9 @@ def retry_transient(fn):
     def wrapper(context, *args, **kwargs):
         try:
             return fn(context, *args, **kwargs)
-        except TRANSIENT as exc:
+        except (duckdb.IOException, TimeoutError, ConnectionError) as exc:
+            if not is_transient(exc):
+                raise
             delay = BASE_DELAY_S * 2 ** context.retry_number * random.uniform(0.75, 1.25)
             context.log.warning(f"transient {type(exc).__name__}; retry {context.retry_number + 1} of "
                                 f"{MAX_RETRIES} in {delay:.0f}s")

@@ -71,6 +71,14 @@ def test_a_real_error_fails_at_once_without_retries(fast_retries):
     assert not result.success and attempts == [0]
 
 
+def test_a_missing_warehouse_folder_is_not_mistaken_for_a_lock(fast_retries):
+    # DuckDB reports both as an IOException; only the lock goes away by itself.
+    flaky, attempts = _flaky_asset(duckdb.IOException('Cannot open file "/x/w.duckdb": No such file or directory'),
+                                   failures=1)
+    result = dg.materialize([flaky], raise_on_error=False)
+    assert not result.success and attempts == [0]
+
+
 def test_retries_give_up_after_the_limit(fast_retries):
     flaky, attempts = _flaky_asset(TimeoutError("object store timed out"), failures=99)
     result = dg.materialize([flaky], raise_on_error=False)

@@ -3,6 +3,7 @@
 import os
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -49,10 +50,12 @@ class WhisperSettings(dg.ConfigurableResource):
 class Warehouse(DuckDBResource):
     """dagster-duckdb's resource, closing its connection when the step fails too: upstream
     closes only on success, so a failed step left the file open in this process (and every later
-    connection with other settings, such as a read-only one, was refused)."""
+    connection with other settings, such as a read-only one, was refused). A fresh deployment's
+    first run creates the warehouse's folder: a missing folder is not worth upstream's retries."""
 
     @contextmanager
     def get_connection(self):
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         conn = super().get_connection().__enter__()  # upstream's retrying connect
         try:
             yield conn

@@ -1,10 +1,9 @@
 import json
-from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import audio_redaction, canon, leak_scan, pii
+from assets import audio_redaction, canon, leak_scan, locations
 from assets.warehouse import ensure_schema, insert_rows, utcnow
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
@@ -75,7 +74,7 @@ def redacted_audio(
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
         done = audio_redaction.redact_date(conn, partition_date(context), pseudonym_key.pseudonymiser(),
-                                           audio_key.vault(), Path(call_store.redacted_dir))
+                                           audio_key.vault(), locations.location(call_store.redacted_dir))
         pseudonym_key.record_processing(conn, context, len(done))
     return dg.MaterializeResult(metadata={
         "calls": len(done), "seconds_redacted": round(sum(s for _, s in done), 1)})

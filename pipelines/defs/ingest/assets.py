@@ -1,9 +1,7 @@
-from pathlib import Path
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import ingest
+from assets import ingest, locations
 from assets.warehouse import ensure_schema
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
@@ -34,8 +32,8 @@ def casework_calls(
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
         result = ingest.ingest_date(
-            conn, Path(call_store.landing_dir), Path(call_store.store_dir),
-            Path(call_store.quarantine_dir), day, audio_key.vault(), call_store.sidecar_grace_s,
+            conn, locations.location(call_store.landing_dir), locations.location(call_store.store_dir),
+            locations.location(call_store.quarantine_dir), day, audio_key.vault(), call_store.sidecar_grace_s,
         )
         total = conn.execute("SELECT count(*) FROM casework.calls WHERE call_date = ?", [day]).fetchone()[0]
         pseudonym_key.record_processing(conn, context, len(result.registered))

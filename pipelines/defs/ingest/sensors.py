@@ -1,9 +1,8 @@
 import hashlib
-from pathlib import Path
 
 import dagster as dg
 
-from assets import landing
+from assets import landing, locations
 from pipelines.defs.resources import CallStore
 from pipelines.partitions import call_dates
 
@@ -18,7 +17,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, call_store: CallSto
     """Cursor: the newest sidecar mtime already handed to a run. The run key names the files,
     so a re-evaluation after a crash cannot start the same work twice."""
     since = float(context.cursor or 0)
-    fresh = [(p.stat().st_mtime, p) for p in Path(call_store.landing_dir).glob("*.json")]
+    fresh = [(locations.modified_at(p), p) for p in locations.location(call_store.landing_dir).glob("*.json")]
     fresh = [(m, p) for m, p in fresh if m > since]
     if not fresh:
         return dg.SkipReason("no new sidecars in the landing zone")
