@@ -93,6 +93,16 @@ def test_each_call_has_a_theme_and_the_mart_counts_them(pipeline_run):
     assert sum(n for _, n in per_day) == len(pipeline_run.calls)
 
 
+def test_the_dbt_tables_materialisations_carry_their_row_counts(pipeline_run):
+    import dagster as dg
+
+    # What the UI shows beside each mart, without opening the database.
+    for table in ("intermediate.int_theme_days", "marts.theme_trends", "marts.theme_weekly"):
+        event = pipeline_run.instance.get_latest_materialization_event(dg.AssetKey(table.split(".")))
+        shown = event.asset_materialization.metadata["dagster/row_count"].value
+        assert shown == pipeline_run.query(f"SELECT count(*) FROM {table}")[0][0] > 0, table
+
+
 def test_retention_deletes_expired_unlinked_audio_and_keeps_the_rest(pipeline_run):
     calls = {c.call_id: c for c in pipeline_run.calls}
     rows = pipeline_run.query(
