@@ -12,7 +12,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test ui setup system-deps browser-deps validate base-model clean
+.PHONY: demo test ui setup system-deps test-deps validate base-model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,18 +39,21 @@ demo: setup
 	$(BIN)/callcanon demo
 
 # The UI test drives headless Chromium: Debian's chromium and chromedriver (never a browser
-# download). Without apt the test is skipped outside CI.
-browser-deps:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+# download); the deployment test starts a throwaway PostgreSQL. Without apt they are skipped
+# outside CI.
+test-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing chromium and chromium-driver (apt)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	    echo "installing chromium, chromium-driver and postgresql (apt)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	      postgresql >/dev/null; \
 	  else \
-	    echo "note: without chromium and chromium-driver the UI test is skipped"; \
+	    echo "note: without chromium, chromium-driver and postgresql the UI and deployment tests are skipped"; \
 	  fi; \
 	fi
 
-test: setup browser-deps
+test: setup test-deps
 	$(BIN)/pytest
 
 validate: setup

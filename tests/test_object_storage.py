@@ -3,17 +3,21 @@ fsspec: every file location an fsspec URL, only the warehouse on local disk.
 
 Two object stores: `memory://`, fsspec's in-memory filesystem (no folders, no fsync, no rename
 of its own, no mtime), for a call's whole life in one process (landing, sensor, sealing,
-transcription, retention, erasure); and S3 as a deployment meets it — moto's S3 server over
-HTTP, reached through s3fs with fsspec's own environment settings — from a `dagster job execute`
-whose steps run in separate processes (Dagster's multiprocess executor).
+transcription, retention, erasure); and the deployment of `deploy/README.md` — S3 (moto's S3
+server over HTTP, reached through s3fs with fsspec's own environment settings), Dagster's runs and
+events in PostgreSQL (`deploy/dagster.yaml`, a throwaway cluster of Debian's postgresql), and a
+`dagster job execute` whose steps run in separate processes (the multiprocess executor).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -126,6 +130,39 @@ def _ext(call) -> str:
     return demo_data.AUDIO_FORMATS[call.audio_format][0].lstrip(".")
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL cluster on loopback; its URL as deploy/dagster.yaml reads it."""
+    initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not initdb:
+        if os.environ.get("CI"):  # CI installs it (.ci/run): missing there is a failure, not a skip
+            raise RuntimeError("PostgreSQL is needed for the deployment test (apt-get install postgresql)")
+        pytest.skip("needs Debian's postgresql (make test installs it when it can use apt)")
+    bindir = initdb[-1].parent
+    # PostgreSQL will not run as root: as root, its own user runs it, in a folder it owns.
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data = Path(tempfile.mkdtemp(prefix="callcanon-pg-"))
+    if as_pg:
+        shutil.chown(data, "postgres", "postgres")
+    port = _free_port()
+    run = lambda *cmd: subprocess.run([*as_pg, *cmd], check=True, capture_output=True, timeout=120)  # noqa: E731
+    run(str(bindir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "callcanon")
+    run(str(bindir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"), "-o",
+        f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start")
+    try:
+        run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "callcanon", "dagster")
+        yield f"postgresql+psycopg2://callcanon@127.0.0.1:{port}/dagster"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "stop")
+        shutil.rmtree(data, ignore_errors=True)
+
+
 @pytest.fixture
 def s3():
     """A local S3 server and the settings a deployment gives fsspec to reach it (environment
@@ -133,9 +170,7 @@ def s3():
     from moto.server import ThreadedMotoServer
     from s3fs import S3FileSystem
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     env = {"FSSPEC_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}", "FSSPEC_S3_KEY": "test-key",
@@ -149,7 +184,8 @@ def s3():
         server.stop()
 
 
-def test_a_dagster_run_in_several_processes_takes_calls_from_s3_and_seals_them_there(s3, tmp_path, dbt_manifest):
+def test_the_deployment_runs_steps_in_processes_of_their_own_on_s3_and_postgres(s3, postgres, tmp_path,
+                                                                               dbt_manifest):
     env, fs = s3
     calls = demo_data.build_calls(2, date.today(), seed=9, days=1, expired=False)
     day = calls[0].call_date
@@ -161,10 +197,12 @@ def test_a_dagster_run_in_several_processes_takes_calls_from_s3_and_seals_them_t
         fs.put_file(str(path), f"callcanon-calls/landing/{path.name}")
 
     bucket = "s3://callcanon-calls"
-    run_env = child_env(tmp_path / "data", **env, DAGSTER_HOME=str(tmp_path / "dagster_home"),
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    run_env = child_env(tmp_path / "data", **env, DAGSTER_HOME=str(home), DAGSTER_PG_URL=postgres,
                         CALLCANON_LANDING=f"{bucket}/landing", CALLCANON_AUDIO_STORE=f"{bucket}/audio",
                         CALLCANON_QUARANTINE=f"{bucket}/quarantine", CALLCANON_REDACTED_AUDIO=f"{bucket}/redacted")
-    (tmp_path / "dagster_home").mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "dagster", "job", "execute", "-m", "pipelines.definitions", "-j", "process_calls",
          "--tags", json.dumps({"dagster/partition": day})],
@@ -189,3 +227,17 @@ def test_a_dagster_run_in_several_processes_takes_calls_from_s3_and_seals_them_t
     assert fs.find("callcanon-calls/quarantine") == ["callcanon-calls/quarantine/call-broken/call-broken.json"]
     # Nothing on local disk but the warehouse and Dagster's own files.
     assert not (tmp_path / "data" / "audio").exists() or not list((tmp_path / "data" / "audio").rglob("*.*"))
+
+    # The run and its step events are in PostgreSQL, where the UI and the daemon read them.
+    os.environ["DAGSTER_PG_URL"] = postgres
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            runs = instance.get_runs()
+            assert [(r.job_name, r.status, r.tags["dagster/partition"]) for r in runs] == \
+                [("process_calls", dg.DagsterRunStatus.SUCCESS, day)]
+            event = instance.get_latest_materialization_event(dg.AssetKey(["casework", "transcripts"]))
+            assert event.run_id == runs[0].run_id
+            assert event.asset_materialization.metadata["calls_transcribed"].value == 2
+    finally:
+        del os.environ["DAGSTER_PG_URL"]
