@@ -155,19 +155,8 @@ def _files_of(conn, data_class: str, call_ids: list[str]) -> dict[str, list[str]
     return files
 
 
-def _unlink_one(path: str) -> int:
-    if locations.is_url(path):
-        return locations.remove(path)
-    try:
-        size = os.stat(path).st_size
-        os.unlink(path)
-        return size
-    except FileNotFoundError:
-        return 0  # already gone: a crashed run got this far
-
-
 def _unlink_all(paths: list[str]) -> list[int]:
-    return [_unlink_one(p) for p in paths]
+    return [locations.remove(p) for p in paths]
 
 
 def _unlink(files: dict[str, list[str]]) -> dict[str, int]:
@@ -179,7 +168,7 @@ def _unlink(files: dict[str, list[str]]) -> dict[str, int]:
     case 6x slower, so the first files are timed and threads used only when unlinks are slow."""
     pairs = [(cid, p) for cid, paths in files.items() for p in paths]
     started = time.perf_counter()
-    sizes = [_unlink_one(p) for _, p in pairs[:UNLINK_PROBE]]
+    sizes = [locations.remove(p) for _, p in pairs[:UNLINK_PROBE]]
     per_file = (time.perf_counter() - started) / max(1, len(sizes))
     rest = [p for _, p in pairs[UNLINK_PROBE:]]
     if per_file > SLOW_UNLINK_S and len(rest) > UNLINK_PROBE:
@@ -190,7 +179,7 @@ def _unlink(files: dict[str, list[str]]) -> dict[str, int]:
             for part in pool.map(_unlink_all, [rest[i:i + step] for i in range(0, len(rest), step)]):
                 sizes += part
     else:
-        sizes += [_unlink_one(p) for p in rest]
+        sizes += [locations.remove(p) for p in rest]
     freed: dict[str, int] = {}
     for (cid, _), size in zip(pairs, sizes):
         freed[cid] = freed.get(cid, 0) + size
