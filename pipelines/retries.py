@@ -34,7 +34,7 @@ def retry_transient(fn):
     def wrapper(context, *args, **kwargs):
         try:
             return fn(context, *args, **kwargs)
-        except (duckdb.IOException, TimeoutError, ConnectionError) as exc:
+        except Exception as exc:
             if not is_transient(exc):
                 raise
             delay = BASE_DELAY_S * 2 ** context.retry_number * random.uniform(0.75, 1.25)
