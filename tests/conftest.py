@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,13 @@ os.environ["CALLCANON_PSEUDONYM_KEY"] = TEST_KEY
 os.environ["CALLCANON_AUDIO_KEY"] = AUDIO_KEY
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
 os.environ.pop("DAGSTER_HOME", None)  # each test session uses a throwaway Dagster instance
+
+
+def free_port() -> int:
+    """A loopback port nobody holds now, for a server a test starts (dagster dev, S3, PostgreSQL)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def child_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import dagster as dg
 import duckdb
 import fsspec
 import pytest
-from conftest import child_env
+from conftest import child_env, free_port
 
 from assets import audio_vault, demo_data, retention, warehouse
 from assets.settings import Settings
@@ -110,8 +109,8 @@ def test_calls_land_are_sealed_transcribed_and_expire_on_object_storage(on_objec
         assert unlinked and unlinked != ids
         sweep_retention(instance, date.fromisoformat(day) + timedelta(days=40), log=lambda *_: None)
     left = objects(root, "audio")
-    assert sorted(left) == sorted(f"{c}.{fmt}{audio_vault.SUFFIX}" for c, fmt in
-                                  ((c.call_id, _ext(c)) for c in calls if c.call_id not in unlinked))
+    assert sorted(left) == sorted(audio_vault.sealed_name(c.call_id + demo_data.AUDIO_FORMATS[c.audio_format][0])
+                                  for c in calls if c.call_id not in unlinked)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         marked = {r[0] for r in conn.execute(
             "SELECT call_id FROM casework.calls WHERE audio_deleted_at IS NOT NULL").fetchall()}
@@ -124,16 +123,6 @@ def test_calls_land_are_sealed_transcribed_and_expire_on_object_storage(on_objec
                         "erasure request ER-1", date.today())
     assert not [o for o in objects(root, "audio") + objects(root, "redacted_audio") if o.startswith(gone.call_id)]
     assert len(objects(root, "audio")) == len(left) - 1 and len(objects(root, "redacted_audio")) == 3 - len(unlinked) - 1
-
-
-def _ext(call) -> str:
-    return demo_data.AUDIO_FORMATS[call.audio_format][0].lstrip(".")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -150,7 +139,7 @@ def postgres():
     data = Path(tempfile.mkdtemp(prefix="callcanon-pg-"))
     if as_pg:
         shutil.chown(data, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     run = lambda *cmd: subprocess.run([*as_pg, *cmd], check=True, capture_output=True, timeout=120)  # noqa: E731
     run(str(bindir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "callcanon")
     run(str(bindir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"), "-o",
@@ -170,7 +159,7 @@ def s3():
     from moto.server import ThreadedMotoServer
     from s3fs import S3FileSystem
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     env = {"FSSPEC_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}", "FSSPEC_S3_KEY": "test-key",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import child_env
+from conftest import child_env, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "ui"
@@ -33,12 +32,6 @@ if not (CHROMIUM and CHROMEDRIVER):
                 allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def dagster_dev(tmp_path_factory):
     """`dagster dev` (webserver and daemon) over a data folder and Dagster instance of its own,
@@ -46,7 +39,7 @@ def dagster_dev(tmp_path_factory):
     home, data = tmp_path_factory.mktemp("dagster-home"), tmp_path_factory.mktemp("ui-data")
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     env = child_env(data, DAGSTER_HOME=str(home))
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("dagster-log") / "dagster-dev.log").open("w")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
