@@ -28,9 +28,9 @@ os.environ.setdefault("CALLCANON_PSEUDONYM_KEY", "00" * 32)
 
 from assets import retention, warehouse  # noqa: E402
 from assets.keys import load_key  # noqa: E402
-from assets.pii import Pseudonymiser  # noqa: E402
+from assets.pii.pseudonymiser import Pseudonymiser  # noqa: E402
 from assets.policy import load_policy  # noqa: E402
-from assets.synthetic_warehouse import SynthCall, add_calls  # noqa: E402
+from assets.synthetic.warehouse_rows import SynthCall, add_calls  # noqa: E402
 
 START = date(2020, 1, 1)
 TABLES = ("themes.call_themes", "canon.transcripts", "canon.leak_scan", "casework.words", "casework.segments",

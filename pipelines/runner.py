@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.ingest import pending_dates
+from assets.ingest.register import pending_dates
 from assets.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"

@@ -88,7 +88,7 @@ def pipeline_run(data_env, dbt_manifest) -> PipelineRun:
     audio, run through every stage by real Dagster jobs."""
     import dagster as dg
 
-    from assets import demo_data
+    from assets.synthetic import demo_calls as demo_data
     from pipelines.runner import run_all
 
     today = date.today()
@@ -116,7 +116,9 @@ def trends(tmp_path_factory, dbt_manifest):
     refit, then dbt build), in a warehouse of its own."""
     import dagster as dg
 
-    from assets import theme_corpus, warehouse
+    from assets import warehouse
+
+    from assets.synthetic import theme_corpus
     from pipelines.definitions import defs
 
     db = tmp_path_factory.mktemp("trends") / "warehouse.duckdb"

@@ -12,13 +12,15 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from assets import audit, warehouse
-from assets.access import AccessLayer, AccessRefused, AccessRequest, CallQuery
-from assets.audio_vault import AudioVault
+from assets import warehouse
+
+from assets.access import audit
+from assets.access.layer import AccessLayer, AccessRefused, AccessRequest, CallQuery
+from assets.audio.vault import AudioVault
 from assets.keys import load_audio_key, load_key
-from assets.pii import Pseudonymiser
+from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import ACTIONS, PERSONAL_ACTIONS, load_policy
-from assets.synthetic_warehouse import SynthCall, add_calls
+from assets.synthetic.warehouse_rows import SynthCall, add_calls
 
 DAY = date(2026, 3, 2)
 REASON = "caller asked for a review of how their complaint was handled"

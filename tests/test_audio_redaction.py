@@ -6,9 +6,13 @@ from __future__ import annotations
 import io
 import re
 
-from assets import audio_redaction, demo_data, pii
-from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits
-from assets.transcribe import WhisperConfig, transcribe_audio
+from assets import pii
+
+from assets.audio import redaction as audio_redaction
+
+from assets.synthetic import demo_calls as demo_data
+from assets.pii.spoken import NUMBER_RUN, spoken_to_digits
+from assets.transcription.stage import WhisperConfig, transcribe_audio
 
 TURNS = [
     ("staff", "Hello, complaints line. Can I take your name?"),
@@ -43,7 +47,7 @@ def test_redacted_copy_holds_no_identifier_but_keeps_the_complaint(tmp_path):
     assert "9434765919"[:5] not in digits and "5919" not in digits, text
     assert "pain relief" in text.lower()
     # Same shape as the original: channels kept, length kept.
-    info = __import__("assets.audio", fromlist=["probe"]).probe(dest)
+    info = __import__("assets.audio.decoding", fromlist=["probe"]).probe(dest)
     assert info.channels == 2 and abs(info.duration_s - before.duration_s) < 0.5
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from assets import ingest, warehouse
-from assets.audio import AudioProblem
-from assets.audio_vault import CHUNK, TAG, AudioVault, _HEADER
-from assets.synthetic_warehouse import SynthCall, add_calls
+from assets.audio.decoding import AudioProblem
+from assets.audio.vault import CHUNK, TAG, AudioVault, _HEADER
+from assets.synthetic.warehouse_rows import SynthCall, add_calls
 
 VAULT = AudioVault(os.urandom(32))
 

@@ -9,8 +9,11 @@ from datetime import date, datetime, timezone
 import duckdb
 import pytest
 
-from assets import canon, leak_scan, pii, restrictions, themes, warehouse
+from assets import canon, pii, themes, warehouse
 
+from assets.canon import leak_scan
+
+from assets.canon import restrictions
 DAY = date(2026, 3, 2)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from assets.spoken_numbers import NUMBER_RUN, spoken_to_digits
+from assets.pii.spoken import NUMBER_RUN, spoken_to_digits
 
 
 def _digits_said(text: str) -> list[str]:

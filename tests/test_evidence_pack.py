@@ -9,11 +9,15 @@ from datetime import date, timedelta
 
 import duckdb
 
-from assets import audit, evidence_pack, retention, warehouse
+from assets import retention, warehouse
+
+from assets.access import audit
+
+from assets.governance import evidence_pack
 from assets.keys import load_key
-from assets.pii import Pseudonymiser
+from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import load_policy
-from assets.synthetic_warehouse import SynthCall, add_calls
+from assets.synthetic.warehouse_rows import SynthCall, add_calls
 
 TODAY = date.today()  # the audit and certificates carry real times: the period ends today
 DAY = TODAY - timedelta(days=40)

@@ -27,7 +27,11 @@ import fsspec
 import pytest
 from conftest import child_env, free_port
 
-from assets import audio_vault, demo_data, retention, warehouse
+from assets import retention, warehouse
+
+from assets.audio import vault as audio_vault
+
+from assets.synthetic import demo_calls as demo_data
 from assets.settings import Settings
 from pipelines.defs.resources import PseudonymKey
 

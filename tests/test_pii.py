@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assets.pii import Pseudonymiser
-from assets.spoken_numbers import spoken_to_digits
+from assets.pii.pseudonymiser import Pseudonymiser
+from assets.pii.spoken import spoken_to_digits
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_spoken_numbers_become_digits():
 def test_a_speakers_turns_are_cut_from_the_redacted_whole(pseudonymiser):
     """The theme model reads the caller's turns alone; they must carry the same tokens as the
     whole transcript, even where a name was split across two turns."""
-    from assets.canon import caller_spans
+    from assets.canon.pseudonymise import caller_spans
 
     segments = [("staff", "Can I take your name?"), ("caller", "It is Sarah"), ("caller", "Jones, and I was"),
                 ("staff", "Thank you."), ("caller", "left without pain relief.")]
@@ -114,8 +114,7 @@ def test_the_complaint_reference_format_is_configurable(monkeypatch):
 
 def test_a_place_outside_the_gazetteer_is_a_token_not_a_region(pseudonymiser):
     """A village says more about a caller than a city does: it is tokenised, never kept."""
-    from assets import places
-
+    from assets.pii import places
     assert places.region("Stoke-on-Trent") == places.region("stoke on trent") == "Midlands"
     assert places.region("Little Snoring") is None
     out = pseudonymiser.redact("She lives in Little Snoring, near Norwich.").text

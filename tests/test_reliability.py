@@ -38,8 +38,7 @@ sys.exit(0 if result.success else 1)
 @pytest.fixture(scope="module")
 def spoken_calls(tmp_path_factory):
     """Four calls of one day, spoken once and copied into each test's landing zone."""
-    from assets import demo_data
-
+    from assets.synthetic import demo_calls as demo_data
     folder = tmp_path_factory.mktemp("spoken")
     calls = demo_data.build_calls(N_CALLS, DAY + timedelta(days=1), seed=5, days=1, expired=False)
     assert {c.call_date for c in calls} == {DAY.isoformat()}
@@ -119,7 +118,8 @@ def test_two_runs_of_one_partition_at_once_leave_it_whole(site):
 
 def _assert_ingest_stops(data: Path, store: Path, message: str) -> None:
     """Ingest into `store` fails with a StorageError matching `message`: no row, landing intact."""
-    from assets import audio_vault, ingest, keys, warehouse
+    from assets import ingest, keys, warehouse
+    from assets.audio import vault as audio_vault
     from assets.storage import StorageError
 
     landed = sorted(p.name for p in (data / "landing").iterdir())
@@ -162,8 +162,9 @@ def test_the_remains_of_an_ingest_cut_short_are_cleared_not_quarantined(site):
     stored; the leftover sidecar is removed on the next run, not reported as a broken call."""
     import shutil
 
-    from assets import audio_vault, ingest, keys, warehouse
+    from assets import ingest, keys, warehouse
 
+    from assets.audio import vault as audio_vault
     data, _ = site
     vault = audio_vault.AudioVault(keys.load_audio_key())
     with warehouse.connect(data / "warehouse.duckdb") as conn:

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from assets import retention, warehouse
-from assets.synthetic_warehouse import SynthCall, add_calls
+from assets.access.subjects import call_ref
+from assets.synthetic.warehouse_rows import SynthCall, add_calls
 from pipelines.defs.resources import PolicyProfile, PseudonymKey, Warehouse
 
 DAY = date(2026, 1, 5)
@@ -89,7 +90,7 @@ def test_an_unlinked_call_lives_thirty_days_of_audio_and_two_years_of_text_under
     store.sweep(DAY, DAY + timedelta(days=31))
     assert store.held("u1") == WITHOUT_AUDIO
     counts, refs, _, digest = store.last_certificate()
-    assert counts == '{"audio": 1, "redacted_audio": 1}' and refs == [retention.call_ref("u1")]
+    assert counts == '{"audio": 1, "redacted_audio": 1}' and refs == [call_ref("u1")]
     assert len(digest) == 64
     store.sweep(DAY, DAY + timedelta(days=730))
     assert store.held("u1") == WITHOUT_AUDIO
@@ -197,7 +198,6 @@ def test_a_sweep_that_fails_midway_converges_on_rerun_and_touches_nothing_else(s
 
 def test_retired_data_is_not_rederived_by_a_rerun_of_its_stage(store):
     from assets import canon
-
     store.add(SynthCall("x1", DAY), SynthCall("x2", DAY))
     store.run(lambda conn: retention.delete(
         conn, [retention.Due("x1", DAY, "canon", DAY, "test")], "ombudsman", "cert-x"))

@@ -13,7 +13,12 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from assets import search, theme_corpus, themes, warehouse
+from assets import themes, warehouse
+
+from assets.pii import TOKEN
+from assets.themes import search
+
+from assets.synthetic import theme_corpus
 from pipelines.defs.resources import Warehouse
 
 
@@ -46,7 +51,7 @@ def test_theme_ids_survive_a_refit_on_a_superset(tmp_path):
         assert fit2.reassigned_share == 0.0  # drift: no earlier call changed theme
         labels = dict(conn.execute("SELECT theme_id, label FROM themes.topics").fetchall())
         assert "pain relief" in labels[next(i for i, t in ids2.items() if t == "pain_relief")]
-        assert not any(themes._TOKEN.search(label) or "_" in label for label in labels.values())
+        assert not any(TOKEN.search(label) or "_" in label for label in labels.values())
 
 
 def test_a_new_day_is_assigned_to_the_registered_themes_without_a_refit(tmp_path):

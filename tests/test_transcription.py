@@ -15,9 +15,11 @@ import duckdb
 import numpy as np
 import pytest
 
-from assets import audio, demo_data, ingest, keys, warehouse
-from assets.audio_vault import AudioVault
-from assets.transcribe import WhisperConfig, is_repetition_loop, transcribe_audio, transcribe_date
+from assets import audio, ingest, keys, warehouse
+
+from assets.synthetic import demo_calls as demo_data
+from assets.audio.vault import AudioVault
+from assets.transcription.stage import WhisperConfig, is_repetition_loop, transcribe_audio, transcribe_date
 
 TURNS = [("staff", "Hello, you are through to the complaints line."),
          ("caller", "I waited all night for pain relief on the ward.")]

@@ -8,8 +8,12 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import audit, keys, pii, transcribe
-from assets.audio_vault import AudioVault
+from assets import keys, pii
+
+from assets.access import audit
+
+from assets import transcription as transcribe
+from assets.audio.vault import AudioVault
 from assets.policy import Policy, load_policy
 
 

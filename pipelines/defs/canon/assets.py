@@ -3,8 +3,12 @@ import json
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import audio_redaction, canon, leak_scan, locations
-from assets.warehouse import ensure_schema, insert_rows, utcnow
+from assets import canon, locations
+
+from assets.audio import redaction as audio_redaction
+
+from assets.canon import leak_scan
+from assets.warehouse.db import ensure_schema, insert_rows, utcnow
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient

@@ -8,8 +8,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from dagster_shared.check import CheckError
 
-from assets import audit, evidence_pack
-from assets.warehouse import ensure_schema
+from assets.access import audit
+
+from assets.governance import evidence_pack
+from assets.warehouse.db import ensure_schema
 from pipelines.defs.resources import PolicyProfile, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL
 

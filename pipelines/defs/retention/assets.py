@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import retention
-from assets.warehouse import ensure_schema
+from assets.warehouse.db import ensure_schema
 from pipelines.defs.resources import PolicyProfile, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 

@@ -2,7 +2,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import themes
-from assets.warehouse import ensure_schema
+from assets.warehouse.db import ensure_schema
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates
 from pipelines.retries import retry_transient
 

@@ -1,8 +1,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import transcribe
-from assets.warehouse import ensure_schema
+from assets import transcription as transcribe
+from assets.warehouse.db import ensure_schema
 from pipelines.defs.resources import AudioKey, PseudonymKey, WhisperSettings
 from pipelines.partitions import TRANSCRIPTION_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient

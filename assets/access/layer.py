@@ -1,0 +1,302 @@
+"""The access layer: the only way to personal data (audio, transcripts, exports), since the
+Dagster UI has no login. Every attempt names a user, a role from the policy profile, a purpose
+and a reason; it is decided by the policy, and recorded in the audit trail whether granted or
+refused. Analysts' roles reach the canon and marts only, which need no access request.
+
+Decisions, in order (the first that fails refuses): the role exists; it may do the action; it
+may give the purpose; the reason says something (browsing is refused); audio downloads only for
+the policy's download purposes; a purpose that needs approval (disciplinary, police) has a
+recorded approval from an authorising role for this user and call; a role scoped to its own
+calls is the call's staff member; the call exists; the request fields given (staff member,
+external number, date of the call) agree with the call's record.
+
+Audio is sealed at rest (`assets.audio_vault`): it is unsealed here, after the decision and its
+audit record, into memory for listening or into the requester's folder for a download.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from assets import locations, warehouse
+
+from assets.access import audit
+
+from assets.audio import vault as audio_vault
+from assets.pii.pseudonymiser import Pseudonymiser
+from assets.policy import PERSONAL_ACTIONS, Policy
+from assets.access.subjects import call_ref, matching_calls
+
+MIN_REASON_WORDS = 3
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    user: str
+    role: str
+    action: str
+    call_id: str
+    purpose: str
+    reason: str
+    # The policy's request fields, "if known" (GP policy procedure b).
+    call_time: str | None = None
+    staff_member: str | None = None
+    external_number: str | None = None
+    parties: str | None = None
+    nature: str | None = None
+
+
+@dataclass(frozen=True)
+class CallQuery:
+    """Criteria for finding calls to serve a rights request (GP policy procedure i)."""
+    date_from: date | None = None
+    date_to: date | None = None
+    staff_member: str | None = None
+    external_number: str | None = None
+    complaint_id: str | None = None
+    person_name: str | None = None
+
+
+class AccessRefused(PermissionError):
+    def __init__(self, code: str, message: str, audit_seq: int):
+        super().__init__(f"refused ({code}): {message} [audit record {audit_seq}]")
+        self.code, self.audit_seq = code, audit_seq
+
+
+def _says_something(reason: str | None) -> bool:
+    """A reason of at least MIN_REASON_WORDS words: "x" or "just looking" is browsing."""
+    return len(re.findall(r"[A-Za-z]{2,}", reason or "")) >= MIN_REASON_WORDS
+
+
+def _expect(req: AccessRequest, action: str) -> None:
+    if req.action != action:
+        raise ValueError(f"this is a {action} request, not {req.action}")
+
+
+class AccessLayer:
+    def __init__(self, conn, policy: Policy, pseudonymiser: Pseudonymiser, pseudonym_key: bytes,
+                 vault: audio_vault.AudioVault, head: Path | None = None):
+        self.conn, self.policy, self.pseudonymiser, self.vault = conn, policy, pseudonymiser, vault
+        self.key, self.head = audit.chain_key(pseudonym_key), head
+
+    # --- deciding -----------------------------------------------------------------------
+
+    def _refusal(self, req: AccessRequest, call: tuple | None) -> tuple[str, str] | None:
+        role = self.policy.access.roles.get(req.role)
+        if role is None:
+            return "unknown_role", f"no role '{req.role}' in the {self.policy.name} policy"
+        if req.action not in PERSONAL_ACTIONS or req.action not in role.may:
+            return "action_not_allowed", f"a {req.role} may not {req.action.replace('_', ' ')}"
+        if req.purpose not in role.purposes:
+            return "purpose_not_allowed", f"a {req.role} may not act for '{req.purpose}'"
+        if not _says_something(req.reason):
+            return "no_reason", "give the reason for this access (browsing without a reason is not permitted)"
+        if req.action == "download_audio" and req.purpose not in self.policy.access.download_purposes:
+            return "download_purpose", (f"audio may be downloaded only for "
+                                        f"{', '.join(self.policy.access.download_purposes)}")
+        if req.action == "search_calls":
+            return None
+        if call is None:
+            return "no_such_call", "no such call"
+        mismatch = self._contradiction(req, call)
+        if mismatch:
+            # Which value the record holds is not said: the requester may have the wrong call.
+            return "request_mismatch", f"the request's {mismatch} does not match the call's record: check the call id"
+        if req.purpose in self.policy.access.needs_approval and not self._approved(req):
+            return "needs_approval", f"'{req.purpose}' releases need a recorded approval by an authorising role first"
+        if role.scope == "own_calls" and call[1] != req.user:
+            return "not_own_call", f"a {req.role} may reach only calls where they are the staff member"
+        return None
+
+    def _contradiction(self, req: AccessRequest, call: tuple) -> str | None:
+        """The request field (if any) that contradicts the call record: a request naming one
+        call's details with another call's id is the wrong person's data about to be opened."""
+        if req.staff_member and call[1] and req.staff_member.strip().lower() != call[1].lower():
+            return "staff member"
+        token = self.pseudonymiser.token
+        if req.external_number and call[2] and token("PHONE_NUMBER", req.external_number) != token("PHONE_NUMBER", call[2]):
+            return "external number"
+        stated = re.match(r"\s*(\d{4}-\d{2}-\d{2})", req.call_time or "")
+        if stated and stated.group(1) != str(call[4]):
+            return "call date"
+        return None
+
+    def _approved(self, req: AccessRequest) -> bool:
+        return bool(self.conn.execute(
+            "SELECT count(*) FROM governance.access_approvals WHERE call_ref = ? AND purpose = ? AND for_user = ?",
+            [call_ref(req.call_id), req.purpose, req.user]).fetchone()[0])
+
+    def _request_fields(self, req: AccessRequest) -> str:
+        """The request fields as the audit keeps them: numbers as tokens, free text pseudonymised."""
+        p = self.pseudonymiser
+        return json.dumps({
+            "call_time": req.call_time, "staff_member": req.staff_member,
+            "external_number": p.token("PHONE_NUMBER", req.external_number) if req.external_number else None,
+            "parties": p.redact(req.parties).text if req.parties else None,
+            "nature": p.redact(req.nature).text if req.nature else None,
+        }, sort_keys=True)
+
+    def _record(self, req: AccessRequest, outcome: str, number: str | None) -> int:
+        return audit.append(
+            self.conn, self.key, actor=req.user, role=req.role, action=req.action, outcome=outcome,
+            object=call_ref(req.call_id), subject=self.pseudonymiser.token("PHONE_NUMBER", number) if number else None,
+            purpose=req.purpose, reason=self.pseudonymiser.redact(req.reason or "").text,
+            request=self._request_fields(req), head=self.head)
+
+    def search_calls(self, req: AccessRequest, query: "CallQuery") -> list[str]:
+        """Calls matching a rights request's criteria (date range, staff member, external
+        number in any format, complaint, person's name). Names are matched through casework
+        (`casework.call_pseudonyms`: the tokens each personal transcript produced), never the
+        canon. Audited with the criteria as tokens."""
+        _expect(req, "search_calls")
+        refusal = self._refusal(req, None)
+        number_token = self.pseudonymiser.token("PHONE_NUMBER", query.external_number) if query.external_number else None
+        person_token = self.pseudonymiser.token("PERSON", query.person_name) if query.person_name else None
+        criteria = json.dumps({"from": str(query.date_from) if query.date_from else None,
+                               "to": str(query.date_to) if query.date_to else None,
+                               "staff_member": query.staff_member, "external_number": number_token,
+                               "complaint": call_ref(query.complaint_id) if query.complaint_id else None,
+                               "person": person_token}, sort_keys=True)
+        if refusal is None and not any((query.date_from, query.date_to, query.staff_member, query.external_number,
+                                        query.complaint_id, query.person_name)):
+            refusal = ("no_criteria", "give at least one search criterion (listing every call is browsing)")
+        outcome = f"refused:{refusal[0]}" if refusal else "granted"
+        seq = audit.append(self.conn, self.key, actor=req.user, role=req.role, action=req.action, outcome=outcome,
+                           subject=number_token or person_token, purpose=req.purpose,
+                           reason=self.pseudonymiser.redact(req.reason or "").text, request=criteria, head=self.head)
+        if refusal:
+            raise AccessRefused(refusal[0], refusal[1], seq)
+        where, params = ["true"], []
+        for sql, value in (("call_date >= ?", query.date_from), ("call_date <= ?", query.date_to),
+                           ("staff_id = ?", query.staff_member), ("complaint_id = ?", query.complaint_id)):
+            if value is not None:
+                where.append(sql)
+                params.append(value)
+        if person_token:
+            where.append("call_id IN (SELECT call_id FROM casework.call_pseudonyms WHERE token = ?)")
+            params.append(person_token)
+        if number_token:  # any format of the number: the same matching as erasure and holds
+            where.append("call_id IN (SELECT unnest(?))")
+            params.append(matching_calls(self.conn, self.pseudonymiser, "number", number_token))
+        rows = self.conn.execute(f"SELECT call_id FROM casework.calls WHERE {' AND '.join(where)} "
+                                 "ORDER BY call_date, call_id", params).fetchall()
+        return [r[0] for r in rows]
+
+    def subject_access_package(self, req: AccessRequest, query: "CallQuery", dest_dir: Path) -> Path:
+        """A subject access / portability package: every matching call's audio, transcript and
+        metadata (JSON), a CSV of the calls and an index. One search record and, per call, one
+        export and one download record in the audit trail. The role must be allowed to search,
+        export and download for the purpose (subject access, portability); a refusal raises
+        AccessRefused, audited like any other."""
+        calls = self.search_calls(AccessRequest(**{**req.__dict__, "action": "search_calls"}), query)
+        package = dest_dir / f"sar-{warehouse.utcnow():%Y%m%dT%H%M%SZ}"
+        index = []
+        for call_id in calls:
+            folder = package / call_id
+            exported = self.export(AccessRequest(**{**req.__dict__, "action": "export", "call_id": call_id}), folder)
+            entry = {"call_id": call_id, "metadata_and_transcript": str(exported.relative_to(package)), "audio": None}
+            try:
+                audio = self.download(AccessRequest(**{**req.__dict__, "action": "download_audio",
+                                                       "call_id": call_id}), folder)
+                entry["audio"] = str(audio.relative_to(package))
+            except FileNotFoundError:
+                entry["audio"] = "not held (deleted under the retention policy)"
+            index.append(entry)
+        package.mkdir(parents=True, exist_ok=True)
+        rows = [json.loads((package / e["metadata_and_transcript"]).read_text())["call"] for e in index]
+        with (package / "calls.csv").open("w", newline="") as f:
+            fields = ["call_id", "call_date", "started_at", "direction", "staff_id", "team", "external_number",
+                      "complaint_id", "service_area"]
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        (package / "index.json").write_text(json.dumps(
+            {"generated_at": warehouse.utcnow().isoformat(), "purpose": req.purpose, "calls": index,
+             "contents": "per call: metadata and transcript (JSON), audio copy; calls.csv lists the calls"},
+            indent=1))
+        return package
+
+    def authorise(self, req: AccessRequest) -> tuple:
+        """The call's record (call_id, staff_id, external_number, audio_path, call_date) if the
+        policy allows the request; AccessRefused otherwise. Either way, audited."""
+        call = self.conn.execute(
+            "SELECT call_id, staff_id, external_number, audio_path, call_date, audio_deleted_at "
+            "FROM casework.calls WHERE call_id = ?", [req.call_id]).fetchone()
+        refusal = self._refusal(req, call)
+        if refusal:
+            seq = self._record(req, f"refused:{refusal[0]}", call[2] if call else None)
+            raise AccessRefused(refusal[0], refusal[1], seq)
+        self._record(req, "granted", call[2])
+        return call
+
+    # --- the accesses ---------------------------------------------------------------------
+
+    def view_transcript(self, req: AccessRequest) -> str:
+        _expect(req, "view_transcript")
+        self.authorise(req)
+        row = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
+        return row[0] if row else ""
+
+    def listen(self, req: AccessRequest) -> io.BytesIO:
+        """The audio to play, unsealed in memory: listening leaves no copy behind."""
+        _expect(req, "listen")
+        call = self.authorise(req)
+        return self.vault.open(self._audio(call), req.call_id)
+
+    def download(self, req: AccessRequest, dest_dir: Path) -> Path:
+        """A plaintext copy of the audio in `dest_dir`: the one access that leaves the vault."""
+        _expect(req, "download_audio")
+        call = self.authorise(req)
+        audio = self._audio(call)
+        return self.vault.unseal_to(audio, req.call_id, dest_dir / audio_vault.plain_name(audio))
+
+    def export(self, req: AccessRequest, dest_dir: Path) -> Path:
+        """The call's metadata and transcript as JSON (portability)."""
+        _expect(req, "export")
+        self.authorise(req)
+        meta = self.conn.execute("SELECT * FROM casework.calls WHERE call_id = ?", [req.call_id]).fetchdf()
+        text = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        out = dest_dir / f"{req.call_id}.json"
+        out.write_text(json.dumps({"call": json.loads(meta.to_json(orient="records", date_format="iso"))[0],
+                                   "transcript": text[0] if text else None}, indent=1))
+        return out
+
+    @staticmethod
+    def _audio(call: tuple) -> Path:
+        stored = locations.location(call[3]) if call[3] else None
+        if call[5] is not None or stored is None or not stored.exists():
+            raise FileNotFoundError("the call's audio is no longer held (retention or erasure)")
+        return stored
+
+    # --- approvals ------------------------------------------------------------------------
+
+    def approve(self, approver: str, approver_role: str, call_id: str, purpose: str, for_user: str,
+                reason: str) -> int:
+        """Record an authorising role's approval of a release (disciplinary, police), audited."""
+        req = AccessRequest(approver, approver_role, "approve", call_id, purpose, reason)
+        role = self.policy.access.roles.get(approver_role)
+        refusal = None
+        if role is None or purpose not in role.authorises:
+            refusal = ("cannot_authorise", f"a {approver_role} may not authorise '{purpose}' releases")
+        elif approver == for_user:
+            refusal = ("self_approval", "nobody may approve their own release")
+        elif not _says_something(reason):
+            refusal = ("no_reason", "give the reason for the approval")
+        number = self.conn.execute("SELECT external_number FROM casework.calls WHERE call_id = ?",
+                                   [call_id]).fetchone()
+        if refusal is None and number is None:
+            refusal = ("no_such_call", "no such call")
+        if refusal:
+            seq = self._record(req, f"refused:{refusal[0]}", number[0] if number else None)
+            raise AccessRefused(refusal[0], refusal[1], seq)
+        seq = self._record(req, f"granted:for {for_user}", number[0])
+        self.conn.execute("INSERT INTO governance.access_approvals VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          [call_ref(call_id), purpose, for_user, approver, approver_role, warehouse.utcnow(), seq])
+        return seq

@@ -1,0 +1,1 @@
+"""Governance's annual review pack."""

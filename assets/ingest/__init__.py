@@ -1,0 +1,7 @@
+"""The landing zone's contract (`landing`: audio + JSON sidecar) and registering calls into
+`casework.calls` with their audio sealed (`register`)."""
+
+from assets.ingest.register import (  # noqa: F401 - the stage's public face
+    ingest_date,
+    seal_store,
+)
