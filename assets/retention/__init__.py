@@ -1,23 +1,13 @@
 """Retention and erasure: what a policy says has expired or a request names, deleted everywhere
-it lives, with proof that does not itself need erasing. Other stages and the CLI call what is
-re-exported here."""
+it lives, with proof that does not itself need erasing.
 
-from assets.retention.deletion import (  # noqa: F401 - the stage's public face
-    Due,
-    SWEPT_CLASSES,
-    broken_certificates,
-    delete,
-    due_dates,
-    erase,
-    issue_certificate,
-    link_call,
-    place_hold,
-    plan,
-    plan_erasure,
-    release_hold,
-    retire_finished_calls,
-    rewrite_warehouse,
-    sweep,
-    sweep_class,
-    update_case,
-)
+Rooms: `expiry` (what is due), `deletion` (the one deletion path), `certificates`, `erasure`
+(requests), `holds` (legal holds, case activity), `rewrite` (physical erasure of the file).
+"""
+
+from assets.retention.certificates import Certificate, broken_certificates, issue_certificate  # noqa: F401
+from assets.retention.deletion import close_sweep, delete, delete_class, plan, retire_finished_calls, sweep  # noqa: F401
+from assets.retention.erasure import erase, plan_erasure  # noqa: F401
+from assets.retention.expiry import SWEPT_CLASSES, Due, due, due_dates  # noqa: F401
+from assets.retention.holds import held_calls, link_call, place_hold, release_hold, update_case  # noqa: F401
+from assets.retention.rewrite import rewrite_warehouse  # noqa: F401

@@ -53,7 +53,7 @@ def _retention_asset(data_class: str, after: dg.AssetsDefinition | None) -> dg.A
                policy: PolicyProfile, pseudonym_key: PseudonymKey) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
             ensure_schema(conn)
-            deleted, suspended, freed = retention.sweep_class(
+            deleted, suspended, freed = retention.delete_class(
                 conn, policy.load(), pseudonym_key.pseudonymiser(), data_class, config.today(),
                 certificate_id(context), partition_date(context))
         return dg.MaterializeResult(metadata={
@@ -84,14 +84,10 @@ def retention_certificate(context: dg.AssetExecutionContext, config: RetentionCo
     cid, day, profile = certificate_id(context), partition_date(context), policy.load()
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
-        records = retention.retire_finished_calls(conn, profile.name, cid, config.today(), day)
-        _, held = retention.plan(conn, profile, pseudonym_key.pseudonymiser(), config.today(), day)
-        suspended = {d.call_id for d in held}
-        cert = retention.issue_certificate(conn, cid, "retention", profile.name, "retention policy",
-                                           day.isoformat(), config.today(), len(suspended))
+        cert, records = retention.close_sweep(conn, profile, pseudonym_key.pseudonymiser(), config.today(), cid, day)
     return dg.MaterializeResult(metadata={
         "certificate_id": cert.certificate_id, "counts": cert.counts, "call_records_removed": records,
-        "bytes_deleted": cert.bytes_deleted, "suspended_by_legal_hold": len(suspended), "digest": cert.digest,
+        "bytes_deleted": cert.bytes_deleted, "suspended_by_legal_hold": cert.suspended_by_hold, "digest": cert.digest,
     })
 
 
