@@ -2,7 +2,7 @@
 
 - The **pseudonym key**: pseudonyms are HMACs, so whoever holds it can re-link a token to a
   person by guessing candidates. It also keys the audit chain.
-- The **audio key**: AES-256-GCM over the audio store (`assets.audio_vault`). Separate from the
+- The **audio key**: AES-256-GCM over the audio store (`assets.audio.vault`). Separate from the
   pseudonym key so each can live where its risk asks (the audio key can sit with the people who
   may listen, the pseudonym key with the pipeline) and one leaking does not give away the other.
 
@@ -34,12 +34,30 @@ def config_dir() -> Path:
 @dataclass(frozen=True)
 class Secret:
     name: str
-    env: str
-    env_file: str
+    field: str       # the `Settings` field holding the key itself (hex)
+    file_field: str  # the `Settings` field naming a key file
     size: int = 32  # bytes
 
+    @property
+    def env(self) -> str:
+        from assets.settings import PREFIX
+
+        return PREFIX + self.field.upper()
+
+    @property
+    def env_file(self) -> str:
+        from assets.settings import PREFIX
+
+        return PREFIX + self.file_field.upper()
+
+    def _settings(self):
+        from assets.settings import Settings
+
+        return Settings.from_env()
+
     def file_path(self) -> Path:
-        return Path(os.environ.get(self.env_file, config_dir() / f"{self.name}.key")).expanduser()
+        named = getattr(self._settings(), self.file_field)
+        return Path(named or config_dir() / f"{self.name}.key").expanduser()
 
     def _decode(self, hex_text: str, origin: str) -> bytes:
         try:
@@ -51,8 +69,9 @@ class Secret:
         return key
 
     def load(self) -> bytes:
-        if os.environ.get(self.env):
-            return self._decode(os.environ[self.env], self.env)
+        value = getattr(self._settings(), self.field)
+        if value is not None and value.get_secret_value():
+            return self._decode(value.get_secret_value(), self.env)
         path = self.file_path()
         if not path.exists():
             raise SecretError(f"no {self.name} key: set {self.env}, or {self.env_file}, or create {path} "
@@ -71,9 +90,9 @@ class Secret:
         return path, True
 
 
-PSEUDONYM = Secret("pseudonym", "CALLCANON_PSEUDONYM_KEY", "CALLCANON_KEY_FILE")
+PSEUDONYM = Secret("pseudonym", "pseudonym_key", "key_file")
 # AES-256 wants exactly 32 bytes; `audio_vault` derives them from whatever length is given.
-AUDIO = Secret("audio", "CALLCANON_AUDIO_KEY", "CALLCANON_AUDIO_KEY_FILE")
+AUDIO = Secret("audio", "audio_key", "audio_key_file")
 ALL = (PSEUDONYM, AUDIO)
 
 ENV_KEY, ENV_KEY_FILE = PSEUDONYM.env, PSEUDONYM.env_file

@@ -1,72 +1,143 @@
-"""Where callcanon keeps things, read from the environment.
+"""Every `CALLCANON_*` setting, read in this one module and validated once.
 
-Every path has a default under one data folder so `make demo` works with no configuration,
-and every one can be pointed elsewhere (another disk, a mounted share) by an env var. The
-landing zone, the audio store, quarantine and redacted audio may also be object storage named
-by an fsspec URL (`s3://bucket/landing`; see `assets.locations`); the warehouse and the evidence
-packs stay local files. Secrets are deliberately not here: see `assets.keys`.
+Values come from the environment, or from a `.env` file in the working directory (the
+environment wins). A bad value stops with one line naming the variable, before anything runs.
+Every path has a default under one data folder so `make demo` works with no configuration; the
+landing zone, the audio store, quarantine and redacted audio may also be object storage named by
+an fsspec URL (`s3://bucket/landing`; see `assets.locations`). The keys are read here too, so
+that no other module reads the environment, but they never leave as text: `SecretStr` hides them
+from reprs and logs, and only `assets.keys` asks for their value.
+
+Settings are read when they are used (a run, a CLI command, Dagster loading its definitions), never
+when a module is imported; the one exception is the first call date, because Dagster needs the
+partition set when an asset is declared.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
-from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assets.locations import ensure_dir, location
 
-ENV_DATA = "CALLCANON_DATA"
-ENV_LANDING = "CALLCANON_LANDING"
-ENV_STORE = "CALLCANON_AUDIO_STORE"
-ENV_QUARANTINE = "CALLCANON_QUARANTINE"
-ENV_REDACTED = "CALLCANON_REDACTED_AUDIO"
-ENV_WAREHOUSE = "CALLCANON_WAREHOUSE"
-ENV_EVIDENCE = "CALLCANON_EVIDENCE"
-ENV_POLICY = "CALLCANON_POLICY"
+PREFIX = "CALLCANON_"
+DEFAULT_COMPLAINT_REF = r"\b[Cc]-?\s?\d{4,8}\b"
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path
-    landing_dir: Path  # or a UPath: any of these four may be an fsspec URL
-    store_dir: Path
-    quarantine_dir: Path
-    redacted_dir: Path
-    warehouse_path: Path
-    policy: str
-    evidence_dir: Path
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", frozen=True)
+
+    # Where things live.
+    data: Path = Path("data")
+    landing: str | None = None          # default <data>/landing; or an fsspec URL
+    audio_store: str | None = None      # default <data>/audio
+    quarantine: str | None = None       # default <data>/quarantine
+    redacted_audio: str | None = None   # default <data>/redacted_audio
+    warehouse: Path | None = None       # default <data>/warehouse.duckdb (local only)
+    evidence: Path | None = None        # default <data>/evidence
+    audit_head: Path | None = None      # default beside the warehouse: audit_head.json
+    models: Path | None = None          # default $XDG_CACHE_HOME/callcanon/models
+
+    # Policy and schedules.
+    policy: str = "ombudsman"
+    first_call_date: date = date(2026, 1, 1)  # the first daily partition; a call before it is refused
+    evidence_cron: str = "0 7 1 4 *"
+    sidecar_grace_s: float = Field(600, ge=0)
+    complaint_ref: str = DEFAULT_COMPLAINT_REF
+    suppress_below: int = Field(8, ge=1)
+
+    # Transcription: None keeps `WhisperConfig`'s measured default.
+    whisper_model: str | None = None
+    whisper_device: str | None = None
+    whisper_batch_size: int | None = Field(None, ge=1)
+    whisper_chunk_s: int | None = Field(None, ge=1)
+    whisper_two_channel_chunk_s: int | None = Field(None, ge=1)
+    max_call_minutes: float | None = Field(None, gt=0)
+
+    # Secrets: a hex key in the variable, or a file named by the *_FILE variable (see assets.keys).
+    pseudonym_key: SecretStr | None = None
+    key_file: Path | None = None
+    audio_key: SecretStr | None = None
+    audio_key_file: Path | None = None
+
+    @field_validator("complaint_ref")
+    @classmethod
+    def _a_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
 
     @classmethod
     def from_env(cls) -> "Settings":
-        data = Path(os.environ.get(ENV_DATA, "data")).resolve()
-        return cls(
-            data_dir=data,
-            landing_dir=location(os.environ.get(ENV_LANDING, data / "landing")),
-            store_dir=location(os.environ.get(ENV_STORE, data / "audio")),
-            quarantine_dir=location(os.environ.get(ENV_QUARANTINE, data / "quarantine")),
-            redacted_dir=location(os.environ.get(ENV_REDACTED, data / "redacted_audio")),
-            warehouse_path=Path(os.environ.get(ENV_WAREHOUSE, data / "warehouse.duckdb")).resolve(),
-            policy=os.environ.get(ENV_POLICY, "ombudsman"),
-            evidence_dir=Path(os.environ.get(ENV_EVIDENCE, data / "evidence")).resolve(),
-        )
+        """Read and validate; a bad value is one `SettingsError` naming the variable."""
+        try:
+            return cls()
+        except ValidationError as exc:
+            problems = "; ".join(f"{PREFIX}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                                 for e in exc.errors())
+            raise SettingsError(f"bad setting: {problems}") from None
 
-    def export(self) -> None:
-        """Publish the resolved paths as env vars, so Dagster `EnvVar`s and dbt's profile see the
-        same locations as the Python code that resolved them (setdefault: explicit settings win)."""
-        os.environ.setdefault(ENV_DATA, str(self.data_dir))
-        os.environ.setdefault(ENV_LANDING, str(self.landing_dir))
-        os.environ.setdefault(ENV_STORE, str(self.store_dir))
-        os.environ.setdefault(ENV_QUARANTINE, str(self.quarantine_dir))
-        os.environ.setdefault(ENV_REDACTED, str(self.redacted_dir))
-        os.environ.setdefault(ENV_WAREHOUSE, str(self.warehouse_path))
-        os.environ.setdefault(ENV_POLICY, self.policy)
-        os.environ.setdefault(ENV_EVIDENCE, str(self.evidence_dir))
-        # Models come from PyPI packages; never let a library reach for a hub.
+    # Resolved locations (relative paths are taken from the working directory).
+    @property
+    def data_dir(self) -> Path:
+        return self.data.resolve()
+
+    @property
+    def landing_dir(self):
+        return location(self.landing or self.data_dir / "landing")
+
+    @property
+    def store_dir(self):
+        return location(self.audio_store or self.data_dir / "audio")
+
+    @property
+    def quarantine_dir(self):
+        return location(self.quarantine or self.data_dir / "quarantine")
+
+    @property
+    def redacted_dir(self):
+        return location(self.redacted_audio or self.data_dir / "redacted_audio")
+
+    @property
+    def warehouse_path(self) -> Path:
+        return (self.warehouse or self.data_dir / "warehouse.duckdb").resolve()
+
+    @property
+    def evidence_dir(self) -> Path:
+        return (self.evidence or self.data_dir / "evidence").resolve()
+
+    @property
+    def audit_head_path(self) -> Path:
+        """Outside the warehouse file, so cutting records off the chain's end shows."""
+        return self.audit_head or self.warehouse_path.parent / "audit_head.json"
+
+    @property
+    def models_dir(self) -> Path:
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        return self.models or cache / "callcanon" / "models"
+
+    def export_for_dbt(self) -> None:
+        """dbt is a separate process that reads its profile and the suppression threshold from
+        the environment: write exactly those (resolved), and nothing else of ours. Models come
+        from PyPI packages, so no library may reach for a hub; and dagster-dbt starts `dbt` by
+        name, so the one installed beside this Python is found from an unactivated venv."""
+        os.environ[f"{PREFIX}WAREHOUSE"] = str(self.warehouse_path)
+        os.environ[f"{PREFIX}SUPPRESS_BELOW"] = str(self.suppress_below)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        # dagster-dbt starts `dbt` by name: find the one installed beside this Python even when
-        # `callcanon` is run from an unactivated virtual environment.
         bindir = str(Path(sys.executable).parent)
         path = os.environ.get("PATH", "").split(os.pathsep)
         if bindir not in path:

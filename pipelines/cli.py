@@ -10,13 +10,16 @@ from pathlib import Path
 
 import click
 
-from assets.settings import Settings
+from assets.settings import Settings, SettingsError
 
 
 @click.group()
 def main() -> None:
     """callcanon: call recordings to pseudonymised themes, under a retention policy."""
-    Settings.from_env().export()
+    try:
+        Settings.from_env().export_for_dbt()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("init-key")
@@ -246,9 +249,10 @@ def hold_release(hold_id: int) -> None:
 
 @hold.command("list")
 def hold_list() -> None:
+    from assets import retention
+
     with _warehouse(read_only=True) as conn:
-        rows = conn.execute("SELECT hold_id, kind, ref, reason, placed_at, released_at "
-                            "FROM governance.legal_holds ORDER BY hold_id").fetchall()
+        rows = retention.list_holds(conn)
     for hold_id, kind, ref, reason, placed, released in rows:
         click.echo(f"{hold_id:>4}  {kind:9} {ref:24} {reason}  placed {placed:%Y-%m-%d}"
                    + (f", released {released:%Y-%m-%d}" if released else "  ACTIVE"))

@@ -6,10 +6,9 @@ import dagster as dg
 
 from assets.settings import Settings
 
-# Resolve data locations once, before any resource reads its EnvVar.
-Settings.from_env().export()
-
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    # dbt, a process of its own, reads its profile from the environment.
+    Settings.from_env().export_for_dbt()
     return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

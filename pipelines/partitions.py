@@ -4,10 +4,14 @@ from datetime import date
 
 import dagster as dg
 
-# Far enough back for any recording a user still holds; today is included (end_offset=1)
-# because calls land throughout the day.
+from assets.settings import Settings
+
+# From the organisation's first call date (CALLCANON_FIRST_CALL_DATE), so a fresh install does not
+# show years of "missing" partitions; today is included (end_offset=1) because calls land
+# throughout the day. Read when the code location loads: Dagster needs the partition set when an
+# asset is declared.
 call_dates = dg.DailyPartitionsDefinition(
-    start_date="2020-01-01", timezone="Europe/London", end_offset=1
+    start_date=Settings.from_env().first_call_date.isoformat(), timezone="Europe/London", end_offset=1
 )
 
 DUCKDB_WRITER_POOL = "duckdb_writer"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets import themes
 from assets.ingest.register import pending_dates
 from assets.settings import Settings
 
@@ -73,6 +74,8 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     definitions = defs()
     summary = RunSummary()
     dates = sorted(set(pending_dates(settings.landing_dir)) | set(extra_dates))
+    too_early = [d for d in dates if d < settings.first_call_date]
+    dates = [d for d in dates if d >= settings.first_call_date]
     process = definitions.resolve_job_def("process_calls")
     for n, day in enumerate(dates, 1):
         log(f"[{n}/{len(dates)}] call date {day}: ingest, transcribe, pseudonymise")
@@ -81,7 +84,7 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
         summary.run_ids.append(_check(result, f"processing {day}"))
         summary.partitions.append(day.isoformat())
     if refit is None:
-        refit = not _themes_registered(settings.warehouse_path)
+        refit = not themes.has_registered_themes(settings.warehouse_path)
     if refit:
         log("themes: refitting BERTopic on the whole canon (ids kept stable); marts: dbt build")
     else:
@@ -90,19 +93,12 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     result = definitions.resolve_job_def(job).execute_in_process(instance=instance, run_config=_LOGGING)
     summary.run_ids.append(_check(result, "themes and marts"))
     summary.run_ids.extend(sweep_retention(instance, retention_as_of or date.today(), log=log))
+    if too_early:
+        raise PipelineRunFailed(
+            f"calls dated {', '.join(map(str, too_early))} are before the first call date "
+            f"{settings.first_call_date} (CALLCANON_FIRST_CALL_DATE) and were not processed; they wait in the "
+            "landing zone. Set an earlier first call date, or correct their started_at.")
     return summary
-
-
-def _themes_registered(db: Path) -> bool:
-    import duckdb
-
-    if not Path(db).exists():
-        return False
-    with duckdb.connect(str(db), read_only=True) as conn:
-        try:
-            return bool(conn.execute("SELECT count(*) FROM themes.topics WHERE active").fetchone()[0])
-        except duckdb.CatalogException:
-            return False
 
 
 def sweep_retention(instance: dg.DagsterInstance, as_of: date, log=print) -> list[str]:

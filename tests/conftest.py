@@ -69,7 +69,7 @@ def data_env(tmp_path_factory):
     from assets.settings import Settings
 
     settings = Settings.from_env()
-    settings.export()
+    settings.export_for_dbt()
     settings.make_dirs()
     return settings
 

@@ -21,18 +21,15 @@ from pathlib import Path
 
 from assets import warehouse
 GENESIS = "0" * 64
-ENV_HEAD = "CALLCANON_AUDIT_HEAD"
 FIELDS = ("seq", "recorded_at", "actor", "role", "action", "object", "subject", "purpose", "reason", "outcome", "request",
           "prev_hash")
 
 
 def head_path() -> Path:
-    """Outside the warehouse file: by default beside the data folder's warehouse, in its own file."""
-    if os.environ.get(ENV_HEAD):
-        return Path(os.environ[ENV_HEAD])
+    """Outside the warehouse file (CALLCANON_AUDIT_HEAD; by default beside the warehouse)."""
     from assets.settings import Settings
 
-    return Settings.from_env().warehouse_path.parent / "audit_head.json"
+    return Settings.from_env().audit_head_path
 
 
 def chain_key(pseudonym_key: bytes) -> bytes:

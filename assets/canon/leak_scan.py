@@ -10,7 +10,10 @@ types only, never the text found.
 from __future__ import annotations
 
 import re
+import json
 from dataclasses import dataclass, field
+
+from assets import warehouse
 
 from assets.pii.pseudonymiser import TOKEN
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits
@@ -70,3 +73,23 @@ def scan_date(conn, call_date) -> list[Finding]:
             kinds["complaint_ref"] = 1
         findings.append(Finding(call_id, kinds))
     return findings
+
+
+def record_date(conn, call_date) -> list[Finding]:
+    """Scan a call date's canon and keep the result (counts by kind, never text) in
+    `canon.leak_scan`, replacing that date's earlier scan."""
+    findings = scan_date(conn, call_date)
+    warehouse.replace_rows(conn, "canon.leak_scan", "call_date", [call_date],
+                           ("call_id", "call_date", "findings", "kinds", "scanned_at"),
+                           [(f.call_id, call_date, f.count, json.dumps(f.kinds), warehouse.utcnow()) for f in findings])
+    return findings
+
+
+def findings_summary(conn) -> tuple[int, dict[str, int]]:
+    """(calls with any finding, findings by kind) over the whole canon: what the blocking check reports."""
+    kinds: dict[str, int] = {}
+    rows = conn.execute("SELECT kinds FROM canon.leak_scan WHERE findings > 0").fetchall()
+    for (k,) in rows:
+        for kind, n in json.loads(k).items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    return len(rows), kinds

@@ -67,3 +67,8 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
         warehouse.replace_rows(conn, "casework.call_pseudonyms", "call_id", ids, ("call_id", "token"),
                                tokens, atomic=False)
     return len(out), withheld
+
+
+def identifiers_replaced(conn, call_date) -> int:
+    return int(conn.execute("SELECT coalesce(sum(entities_replaced), 0) FROM canon.transcripts WHERE call_date = ?",
+                            [call_date]).fetchone()[0])

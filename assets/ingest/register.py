@@ -134,3 +134,7 @@ def seal_store(conn: duckdb.DuckDBPyConnection, vault: audio_vault.AudioVault) -
             plain.unlink()
             sealed += 1
     return sealed
+
+
+def calls_on(conn, call_date) -> int:
+    return conn.execute("SELECT count(*) FROM casework.calls WHERE call_date = ?", [call_date]).fetchone()[0]

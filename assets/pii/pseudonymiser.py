@@ -61,19 +61,12 @@ def number_kind(raw: str, digits: str) -> str:
     return "UK_NHS" if len(digits) == 10 else "ID_NUMBER"
 
 
-ENV_COMPLAINT_REF = "CALLCANON_COMPLAINT_REF"
-DEFAULT_COMPLAINT_REF = r"\b[Cc]-?\s?\d{4,8}\b"
-
-
 def complaint_ref_pattern() -> str:
     """Each organisation numbers its cases its own way: a regex in CALLCANON_COMPLAINT_REF
     replaces the default (`C-123456`); a bad one is an error at start-up, not a silent miss."""
-    pattern = os.environ.get(ENV_COMPLAINT_REF) or DEFAULT_COMPLAINT_REF
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"{ENV_COMPLAINT_REF} is not a valid regular expression: {exc}") from exc
-    return pattern
+    from assets.settings import Settings
+
+    return Settings.from_env().complaint_ref
 
 
 def _build_recognisers():

@@ -27,6 +27,12 @@ def place_hold(conn, pseudonymiser: Pseudonymiser, kind: str, value: str, reason
         [kind, ref, reason, warehouse.utcnow()]).fetchone()[0]
 
 
+def list_holds(conn) -> list[tuple]:
+    """Every hold, placed or released: (hold_id, kind, ref, reason, placed_at, released_at)."""
+    return conn.execute("SELECT hold_id, kind, ref, reason, placed_at, released_at "
+                        "FROM governance.legal_holds ORDER BY hold_id").fetchall()
+
+
 def release_hold(conn, hold_id: int) -> bool:
     return bool(conn.execute(
         "UPDATE governance.legal_holds SET released_at = ? WHERE hold_id = ? AND released_at IS NULL "

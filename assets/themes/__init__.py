@@ -8,6 +8,7 @@ from assets.themes.model import (  # noqa: F401 - the stage's public face
     embed,
     embedding_model,
     fit,
+    has_registered_themes,
     refit,
     strip_script,
 )

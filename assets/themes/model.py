@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import duckdb
 import numpy as np
 
 from assets import warehouse
@@ -308,3 +309,16 @@ def assign_dates(conn, call_dates: list) -> int | None:
         conn.execute("DELETE FROM themes.call_themes WHERE call_date IN (SELECT unnest(?))", [call_dates])
         _write_assignments(conn, rows, theme_ids)
     return len(rows)
+
+
+def has_registered_themes(database) -> bool:
+    """Whether the warehouse file holds an active theme yet (read-only; False for no file)."""
+    from pathlib import Path
+
+    if not Path(database).exists():
+        return False
+    with warehouse.connect(database, read_only=True) as conn:
+        try:
+            return bool(conn.execute("SELECT count(*) FROM themes.topics WHERE active").fetchone()[0])
+        except duckdb.CatalogException:
+            return False

@@ -13,18 +13,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from assets.pii.pseudonymiser import TOKEN
+from assets.settings import Settings
 from assets import warehouse
-DEFAULT_SUPPRESS_BELOW = 8  # counts 1-7 are published as suppressed, as NHS statistics do
-ENV_SUPPRESS_BELOW = "CALLCANON_SUPPRESS_BELOW"
 PERIODS = ("day", "week")
 
 
 def suppress_below() -> int:
-    """The threshold the marts (dbt reads the same variable) and search apply."""
-    value = int(os.environ.get(ENV_SUPPRESS_BELOW, DEFAULT_SUPPRESS_BELOW))
-    if value < 1:
-        raise ValueError(f"{ENV_SUPPRESS_BELOW} must be at least 1 (1 publishes every count)")
-    return value
+    """The threshold the marts (dbt reads the same setting) and search apply: counts 1 to N-1 are
+    published as suppressed, as NHS statistics do."""
+    return Settings.from_env().suppress_below
 
 
 @dataclass(frozen=True)

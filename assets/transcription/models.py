@@ -23,8 +23,9 @@ class ModelNotInstalled(RuntimeError):
 
 
 def models_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "callcanon" / "models"
-    return Path(os.environ.get("CALLCANON_MODELS", default))
+    from assets.settings import Settings
+
+    return Settings.from_env().models_dir
 
 
 def base_model_dir() -> Path:

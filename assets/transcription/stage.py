@@ -371,3 +371,9 @@ def transcribe_date(conn, call_date, vault, config: WhisperConfig = WhisperConfi
     """
     calls = pending_calls(conn, call_date)
     return write_transcribed(conn, transcribe_calls(call_date, calls, vault, config, log))
+
+
+def quality_counts(conn, call_date) -> dict[str, int]:
+    """Transcripts of a call date by quality flag (`Transcript.quality`)."""
+    return {str(k): v for k, v in conn.execute(
+        "SELECT quality, count(*) FROM casework.transcripts WHERE call_date = ? GROUP BY 1", [call_date]).fetchall()}

@@ -3,18 +3,18 @@ ombudsman policy asks (`casework` personal, `canon` pseudonymised, `themes`, `go
 `staging`, `intermediate` and `marts`).
 
 What other stages call is re-exported here; the rooms are `db` (connections, transactions,
-bulk writes) and `quarantine`.
+bulk writes), `schema` (the .sql files and migrations) and `quarantine`.
 """
 
+from assets.warehouse.quarantine import clear_quarantine, record_quarantine  # noqa: F401
+from assets.warehouse.schema import ensure_schema  # noqa: F401
 from assets.warehouse.db import (  # noqa: F401 - the stage's public face
-    clear_quarantine,
     connect,
-    ensure_schema,
     insert_rows,
     one_checkpoint,
-    record_quarantine,
     replace_rows,
     retired_sql,
+    row_counts,
     transaction,
     utcnow,
 )

@@ -1,6 +1,5 @@
 """Resources shared by every stage: the warehouse, file locations, models and the key."""
 
-import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -8,13 +7,14 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import keys, pii
+from assets import keys, pii, warehouse
 
 from assets.access import audit
 
 from assets import transcription as transcribe
 from assets.audio.vault import AudioVault
 from assets.policy import Policy, load_policy
+from assets.settings import Settings
 
 
 class CallStore(dg.ConfigurableResource):
@@ -24,23 +24,28 @@ class CallStore(dg.ConfigurableResource):
     store_dir: str
     quarantine_dir: str
     redacted_dir: str
-    sidecar_grace_s: float = float(os.environ.get("CALLCANON_SIDECAR_GRACE_S", 600))
+    sidecar_grace_s: float = 600
 
 
 class WhisperSettings(dg.ConfigurableResource):
-    """Transcription settings. Defaults come from `WhisperConfig`; set them per deployment in
-    the resource config, or with CALLCANON_WHISPER_MODEL / _DEVICE / _BATCH_SIZE in the env."""
+    """Transcription settings: `WhisperConfig`'s measured defaults, overridden per deployment by
+    the CALLCANON_WHISPER_* settings or in the resource config."""
 
-    model: str = os.environ.get("CALLCANON_WHISPER_MODEL", transcribe.WhisperConfig.model)
-    device: str = os.environ.get("CALLCANON_WHISPER_DEVICE", transcribe.WhisperConfig.device)
+    model: str = transcribe.WhisperConfig.model
+    device: str = transcribe.WhisperConfig.device
     compute_type: str = transcribe.WhisperConfig.compute_type
     beam_size: int = transcribe.WhisperConfig.beam_size
-    batch_size: int = int(os.environ.get("CALLCANON_WHISPER_BATCH_SIZE", transcribe.WhisperConfig.batch_size))
-    chunk_s: int = int(os.environ.get("CALLCANON_WHISPER_CHUNK_S", transcribe.WhisperConfig.chunk_s))
-    two_channel_chunk_s: int = int(os.environ.get("CALLCANON_WHISPER_TWO_CHANNEL_CHUNK_S",
-                                                  transcribe.WhisperConfig.two_channel_chunk_s))
-    max_call_minutes: float = float(os.environ.get("CALLCANON_MAX_CALL_MINUTES",
-                                                   transcribe.WhisperConfig.max_call_minutes))
+    batch_size: int = transcribe.WhisperConfig.batch_size
+    chunk_s: int = transcribe.WhisperConfig.chunk_s
+    two_channel_chunk_s: int = transcribe.WhisperConfig.two_channel_chunk_s
+    max_call_minutes: float = transcribe.WhisperConfig.max_call_minutes
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "WhisperSettings":
+        given = {"model": s.whisper_model, "device": s.whisper_device, "batch_size": s.whisper_batch_size,
+                 "chunk_s": s.whisper_chunk_s, "two_channel_chunk_s": s.whisper_two_channel_chunk_s,
+                 "max_call_minutes": s.max_call_minutes}
+        return cls(**{k: v for k, v in given.items() if v is not None})
 
     def config(self) -> transcribe.WhisperConfig:
         return transcribe.WhisperConfig(
@@ -62,6 +67,8 @@ class Warehouse(DuckDBResource):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         conn = super().get_connection().__enter__()  # upstream's retrying connect
         try:
+            if not self.connection_config.get("access_mode", "").upper() == "READ_ONLY":
+                warehouse.ensure_schema(conn)  # one query once the warehouse is current
             yield conn
         finally:
             conn.close()
@@ -104,18 +111,17 @@ class PolicyProfile(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    """Every value from the one `Settings`, read when Dagster loads the definitions."""
+    s = Settings.from_env()
     return dg.Definitions(
         resources={
-            "warehouse": Warehouse(database=dg.EnvVar("CALLCANON_WAREHOUSE")),
-            "call_store": CallStore(
-                landing_dir=dg.EnvVar("CALLCANON_LANDING"),
-                store_dir=dg.EnvVar("CALLCANON_AUDIO_STORE"),
-                quarantine_dir=dg.EnvVar("CALLCANON_QUARANTINE"),
-                redacted_dir=dg.EnvVar("CALLCANON_REDACTED_AUDIO"),
-            ),
-            "whisper": WhisperSettings(),
+            "warehouse": Warehouse(database=str(s.warehouse_path)),
+            "call_store": CallStore(landing_dir=str(s.landing_dir), store_dir=str(s.store_dir),
+                                    quarantine_dir=str(s.quarantine_dir), redacted_dir=str(s.redacted_dir),
+                                    sidecar_grace_s=s.sidecar_grace_s),
+            "whisper": WhisperSettings.from_settings(s),
             "pseudonym_key": PseudonymKey(),
             "audio_key": AudioKey(),
-            "policy": PolicyProfile(profile=dg.EnvVar("CALLCANON_POLICY")),
+            "policy": PolicyProfile(profile=s.policy),
         }
     )

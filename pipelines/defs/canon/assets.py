@@ -1,5 +1,3 @@
-import json
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -8,7 +6,6 @@ from assets import canon, locations
 from assets.audio import redaction as audio_redaction
 
 from assets.canon import leak_scan
-from assets.warehouse.db import ensure_schema, insert_rows, utcnow
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient
@@ -30,16 +27,10 @@ def canon_transcripts(
     pseudonymiser = pseudonym_key.pseudonymiser()
     day = partition_date(context)
     with warehouse.get_connection() as conn:
-        ensure_schema(conn)
         written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser)
         pseudonym_key.record_processing(conn, context, written + withheld)
-        replaced = conn.execute(
-            "SELECT coalesce(sum(entities_replaced), 0) FROM canon.transcripts WHERE call_date = ?", [day],
-        ).fetchone()[0]
-        findings = leak_scan.scan_date(conn, day)
-        conn.execute("DELETE FROM canon.leak_scan WHERE call_date = ?", [day])
-        insert_rows(conn, "canon.leak_scan", ("call_id", "call_date", "findings", "kinds", "scanned_at"),
-                    [(f.call_id, day, f.count, json.dumps(f.kinds), utcnow()) for f in findings])
+        replaced = canon.identifiers_replaced(conn, day)
+        findings = leak_scan.record_date(conn, day)
     leaks = sum(f.count for f in findings)
     return dg.MaterializeResult(metadata={
         "calls": written, "withheld_restricted": withheld, "identifiers_replaced": int(replaced),
@@ -52,13 +43,8 @@ def canon_transcripts(
                             "call fails the check and stops themes and marts.")
 def canon_has_no_residual_pii(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
     with warehouse.get_connection() as conn:
-        rows = conn.execute(
-            "SELECT call_id, findings, kinds FROM canon.leak_scan WHERE findings > 0").fetchall()
-    kinds: dict[str, int] = {}
-    for _, _, k in rows:
-        for kind, n in json.loads(k).items():
-            kinds[kind] = kinds.get(kind, 0) + n
-    return dg.AssetCheckResult(passed=not rows, metadata={"calls_with_findings": len(rows), "by_kind": kinds})
+        calls, kinds = leak_scan.findings_summary(conn)
+    return dg.AssetCheckResult(passed=not calls, metadata={"calls_with_findings": calls, "by_kind": kinds})
 
 
 @dg.asset(
@@ -76,7 +62,6 @@ def redacted_audio(
     call_store: CallStore, audio_key: AudioKey,
 ) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        ensure_schema(conn)
         done = audio_redaction.redact_date(conn, partition_date(context), pseudonym_key.pseudonymiser(),
                                            audio_key.vault(), locations.location(call_store.redacted_dir))
         pseudonym_key.record_processing(conn, context, len(done))

@@ -1,8 +1,6 @@
 """Governance's annual review pack as an asset, with a yearly schedule (ombudsman policy 5.2)."""
 
-import os
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -11,7 +9,7 @@ from dagster_shared.check import CheckError
 from assets.access import audit
 
 from assets.governance import evidence_pack
-from assets.warehouse.db import ensure_schema
+from assets.settings import Settings
 from pipelines.defs.resources import PolicyProfile, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL
 
@@ -63,10 +61,9 @@ def evidence_pack_asset(context: dg.AssetExecutionContext, config: EvidenceConfi
                         policy: PolicyProfile, pseudonym_key: PseudonymKey) -> dg.MaterializeResult:
     as_of = date.fromisoformat(config.as_of) if config.as_of else date.today()
     with warehouse.get_connection() as conn:
-        ensure_schema(conn)
         chain = audit.verify(conn, pseudonym_key.audit_key())
         path, found = evidence_pack.write(conn, policy.load(), pseudonym_key.pseudonymiser(), as_of, chain,
-                                          _lineage(context), Path(os.environ["CALLCANON_EVIDENCE"]))
+                                          _lineage(context), Settings.from_env().evidence_dir)
     if not chain.ok:
         context.log.error(f"audit chain verification failed: {len(chain.problems)} problem(s); see the pack")
     passed = found.overdue_total == 0 and not found.certificates_broken and found.chain_ok
@@ -86,12 +83,3 @@ def evidence_pack_asset(context: dg.AssetExecutionContext, config: EvidenceConfi
 evidence_pack_job = dg.define_asset_job(
     "evidence_pack", selection=dg.AssetSelection.keys("governance/evidence_pack"),
     description="Write the annual data protection review pack for governance.")
-
-evidence_pack_schedule = dg.ScheduleDefinition(
-    job=evidence_pack_job,
-    # Ready for the yearly review; set CALLCANON_EVIDENCE_CRON to your review's date.
-    cron_schedule=os.environ.get("CALLCANON_EVIDENCE_CRON", "0 7 1 4 *"),
-    execution_timezone="Europe/London",
-    description="Yearly: the annual review pack (policy 5.2) for the year to the run date.",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)

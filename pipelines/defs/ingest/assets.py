@@ -2,7 +2,6 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import ingest, locations
-from assets.warehouse.db import ensure_schema
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient
@@ -30,12 +29,11 @@ def casework_calls(
 ) -> dg.MaterializeResult:
     day = partition_date(context)
     with warehouse.get_connection() as conn:
-        ensure_schema(conn)
         result = ingest.ingest_date(
             conn, locations.location(call_store.landing_dir), locations.location(call_store.store_dir),
             locations.location(call_store.quarantine_dir), day, audio_key.vault(), call_store.sidecar_grace_s,
         )
-        total = conn.execute("SELECT count(*) FROM casework.calls WHERE call_date = ?", [day]).fetchone()[0]
+        total = ingest.calls_on(conn, day)
         pseudonym_key.record_processing(conn, context, len(result.registered))
     for item, reason in result.quarantined:
         # The file name is a call id, not personal data; the reason is ours.

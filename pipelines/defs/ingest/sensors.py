@@ -24,8 +24,13 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, call_store: CallSto
     if not fresh:
         return dg.SkipReason("no new sidecars in the landing zone")
     by_key: dict[str, list[str]] = {}
+    first = call_dates.start.date()
     for _, path in fresh:
         day = landing.peek_call_date(path)
+        if day and day < first:
+            context.log.error(f"a sidecar dated {day} is before the first call date {first} "
+                              "(CALLCANON_FIRST_CALL_DATE): it waits in the landing zone")
+            continue
         # An unreadable sidecar still needs a run, to be quarantined with its reason.
         key = day.isoformat() if day else call_dates.get_last_partition_key()
         by_key.setdefault(key, []).append(path.name)

@@ -10,11 +10,11 @@ its events back costs nothing a user sees.
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
-import duckdb
 from dagster_dbt import DbtCliResource, DbtProjectComponent
+
+from assets import warehouse
+from assets.settings import Settings
 
 COUNTED = ("table", "incremental")  # views are re-run on every read: not counted
 
@@ -27,7 +27,7 @@ class MartsDbtComponent(DbtProjectComponent):
         # Schema and table only: the catalog is whatever the warehouse file is called today.
         counted = {uid: f'"{n["schema"]}"."{n.get("alias") or n["name"]}"' for uid, n in nodes.items()
                    if n.get("config", {}).get("materialized") in COUNTED}
-        counts = _row_counts(os.environ["CALLCANON_WAREHOUSE"], counted, events)
+        counts = _row_counts(str(Settings.from_env().warehouse_path), counted, events)
         for event in events:
             uid = _unique_id(event)
             if uid in counts:
@@ -46,5 +46,4 @@ def _row_counts(database: str, relations: dict[str, str], events: list) -> dict[
     built = {uid for uid in map(_unique_id, events) if uid in relations}
     if not built:
         return {}
-    with duckdb.connect(database, read_only=True) as conn:
-        return {uid: conn.execute(f"SELECT count(*) FROM {relations[uid]}").fetchone()[0] for uid in sorted(built)}
+    return warehouse.row_counts(database, {uid: relations[uid] for uid in built})

@@ -8,7 +8,6 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import retention
-from assets.warehouse.db import ensure_schema
 from pipelines.defs.resources import PolicyProfile, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 
@@ -52,7 +51,6 @@ def _retention_asset(data_class: str, after: dg.AssetsDefinition | None) -> dg.A
     def _asset(context: dg.AssetExecutionContext, config: RetentionConfig, warehouse: DuckDBResource,
                policy: PolicyProfile, pseudonym_key: PseudonymKey) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
-            ensure_schema(conn)
             deleted, suspended, freed = retention.delete_class(
                 conn, policy.load(), pseudonym_key.pseudonymiser(), data_class, config.today(),
                 certificate_id(context), partition_date(context))
@@ -83,7 +81,6 @@ def retention_certificate(context: dg.AssetExecutionContext, config: RetentionCo
                           policy: PolicyProfile, pseudonym_key: PseudonymKey) -> dg.MaterializeResult:
     cid, day, profile = certificate_id(context), partition_date(context), policy.load()
     with warehouse.get_connection() as conn:
-        ensure_schema(conn)
         cert, records = retention.close_sweep(conn, profile, pseudonym_key.pseudonymiser(), config.today(), cid, day)
     return dg.MaterializeResult(metadata={
         "certificate_id": cert.certificate_id, "counts": cert.counts, "call_records_removed": records,

@@ -2,7 +2,6 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import themes
-from assets.warehouse.db import ensure_schema
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates
 from pipelines.retries import retry_transient
 
@@ -21,7 +20,6 @@ CANON = dg.AssetKey(["canon", "transcripts"])
 @retry_transient
 def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        ensure_schema(conn)
         refit = themes.refit(conn)
     drift = refit.reassigned_share
     context.log.info(f"refit: {len(refit.themes)} themes ({refit.new_themes} new, {refit.kept_themes} kept, "
@@ -51,7 +49,6 @@ def call_themes(context: dg.AssetExecutionContext, warehouse: DuckDBResource) ->
 
     days = [date.fromisoformat(k) for k in context.partition_keys]
     with warehouse.get_connection() as conn:
-        ensure_schema(conn)
         assigned = themes.assign_dates(conn, days)
     if assigned is None:
         context.log.info("no themes registered yet: the first refit (themes/topics) assigns these calls")

@@ -2,7 +2,6 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import transcription as transcribe
-from assets.warehouse.db import ensure_schema
 from pipelines.defs.resources import AudioKey, PseudonymKey, WhisperSettings
 from pipelines.partitions import TRANSCRIPTION_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient
@@ -28,21 +27,18 @@ def casework_transcripts(
     # Read, transcribe with no connection open, then write: the model's minutes do not hold the
     # warehouse file, so other dates' transcription runs in parallel in other processes.
     with warehouse.get_connection() as conn:
-        ensure_schema(conn)
         calls = transcribe.pending_calls(conn, day)
     computed = transcribe.transcribe_calls(day, calls, audio_key.vault(), whisper.config(), log=context.log.info)
     with warehouse.get_connection() as conn:
         result = transcribe.write_transcribed(conn, computed)
         pseudonym_key.record_processing(conn, context, result.transcribed + len(result.quarantined))
-        quality = dict(conn.execute(
-            "SELECT quality, count(*) FROM casework.transcripts WHERE call_date = ? GROUP BY 1",
-            [day]).fetchall())
+        quality = transcribe.quality_counts(conn, day)
     for call_id, reason in result.quarantined:
         context.log.warning(f"quarantined {call_id}: {reason}")
     return dg.MaterializeResult(metadata={
         "calls_transcribed": result.transcribed,
         "calls_cached": result.cached,
-        "quality": {str(k): v for k, v in quality.items()},
+        "quality": quality,
         "quarantined": len(result.quarantined),
         "audio_hours": round(result.audio_seconds / 3600, 4),
         "real_time_factor": round(result.real_time_factor, 4),

@@ -1,0 +1,57 @@
+"""The warehouse's schema: `schema/*.sql` (one file per schema, as the tables are now) and numbered
+migrations (`schema/migrations/NNNN_*.sql`) for warehouses made before a change.
+
+A new warehouse gets the schema files and the latest version. An existing one gets the schema
+files too (they only create what is missing: a new table) and then every migration above the
+version it records; a warehouse from before versions (no `governance.schema_version`) counts as
+version 0. Every connection the pipeline opens asks `ensure_schema`, which is one query once the
+warehouse is current: the DDL runs once, not on every step.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import duckdb
+
+from assets.warehouse.db import transaction, utcnow
+
+_SQL = resources.files("assets.warehouse") / "schema"
+
+
+def _migrations() -> list[tuple[int, str]]:
+    found = [(int(f.name.split("_", 1)[0]), f.read_text()) for f in (_SQL / "migrations").iterdir()
+             if f.name.endswith(".sql")]
+    return sorted(found)
+
+
+def latest_version() -> int:
+    return max((n for n, _ in _migrations()), default=0)
+
+
+def version(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """The version the warehouse records; 0 for one made before versions; None for an empty file."""
+    try:
+        return conn.execute("SELECT max(version) FROM governance.schema_version").fetchone()[0] or 0
+    except duckdb.CatalogException:
+        made = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'casework' "
+                            "AND table_name = 'calls'").fetchone()[0]
+        return 0 if made else None
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Bring the warehouse to the current schema (a no-op, one query, when it is already)."""
+    target = latest_version()
+    found = version(conn)
+    if found == target:
+        return
+    schema_files = sorted((f for f in _SQL.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+    with transaction(conn):
+        for f in schema_files:
+            conn.execute(f.read_text())
+        conn.execute("CREATE TABLE IF NOT EXISTS governance.schema_version (version INTEGER PRIMARY KEY, "
+                     "applied_at TIMESTAMPTZ NOT NULL)")
+        for number, sql in _migrations():
+            if found is not None and number > found:
+                conn.execute(sql)
+        conn.execute("INSERT OR REPLACE INTO governance.schema_version VALUES (?, ?)", [target, utcnow()])

@@ -1,0 +1,97 @@
+-- The `governance` schema as it is now: all of it on a new warehouse, its new tables on an old one.
+CREATE SCHEMA IF NOT EXISTS governance;
+
+-- The audit trail (append-only, hash-chained; `assets.audit`). No personal data: calls are named
+-- by a hash of their id, subjects by pseudonym token, reasons are stored pseudonymised, so an
+-- erasure never has to rewrite the chain. Its head (last seq and hash) is kept outside the
+-- warehouse, so cutting records off the end shows.
+CREATE TABLE IF NOT EXISTS governance.audit (
+    seq BIGINT PRIMARY KEY,
+    recorded_at VARCHAR NOT NULL,  -- ISO 8601 UTC, exactly as hashed
+    actor VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    object VARCHAR,          -- call ref (hash of the call id)
+    subject VARCHAR,         -- pseudonym token of the caller's number, when known
+    purpose VARCHAR,
+    reason VARCHAR,          -- pseudonymised
+    outcome VARCHAR NOT NULL,  -- granted | refused:<why>
+    request VARCHAR,         -- the policy's request fields (JSON; numbers as tokens, text pseudonymised)
+    prev_hash VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL
+);
+
+-- Approvals an authorising role recorded before a disciplinary or police release.
+CREATE TABLE IF NOT EXISTS governance.access_approvals (
+    call_ref VARCHAR NOT NULL,
+    purpose VARCHAR NOT NULL,
+    for_user VARCHAR NOT NULL,
+    approved_by VARCHAR NOT NULL,
+    approver_role VARCHAR NOT NULL,
+    approved_at TIMESTAMPTZ NOT NULL,
+    audit_seq BIGINT NOT NULL
+);
+
+-- Restriction requests (UK GDPR art. 18): a restricted call never enters the canon. Numbers and
+-- people are held as their pseudonym tokens, so this table is not itself personal data.
+CREATE TABLE IF NOT EXISTS governance.restrictions (
+    kind VARCHAR NOT NULL,   -- call | complaint | number | person
+    ref VARCHAR NOT NULL,    -- call id, complaint id, or pseudonym token
+    reason VARCHAR,
+    requested_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (kind, ref)
+);
+
+CREATE SEQUENCE IF NOT EXISTS governance.retention_log_seq;
+
+CREATE TABLE IF NOT EXISTS governance.retention_log (
+    id BIGINT DEFAULT nextval('governance.retention_log_seq') PRIMARY KEY,
+    run_at TIMESTAMPTZ NOT NULL,
+    policy VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    data_class VARCHAR NOT NULL,
+    call_ref VARCHAR NOT NULL,
+    call_date DATE NOT NULL,
+    expired_on DATE NOT NULL,
+    bytes_deleted BIGINT,
+    certificate_id VARCHAR,
+    reason VARCHAR
+);
+
+-- Legal holds suspend every deletion of what they cover until released. Numbers and people are
+-- held as pseudonym tokens, as in restrictions.
+CREATE SEQUENCE IF NOT EXISTS governance.legal_holds_seq;
+
+CREATE TABLE IF NOT EXISTS governance.legal_holds (
+    hold_id BIGINT DEFAULT nextval('governance.legal_holds_seq') PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    ref VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    placed_at TIMESTAMPTZ NOT NULL,
+    released_at TIMESTAMPTZ
+);
+
+-- One certificate per retention run (per partition) or erasure request: what went, why, when,
+-- counts, and the hashed call references; `digest` seals the rest.
+CREATE TABLE IF NOT EXISTS governance.erasure_certificates (
+    certificate_id VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,            -- retention | erasure
+    issued_at TIMESTAMPTZ NOT NULL,
+    policy VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    scope VARCHAR,                    -- partition date, or the request's kind:ref (hashed)
+    as_of DATE,
+    counts JSON NOT NULL,             -- data class -> calls
+    bytes_deleted BIGINT NOT NULL,
+    call_refs VARCHAR[] NOT NULL,
+    suspended_by_hold INTEGER NOT NULL,
+    digest VARCHAR NOT NULL
+);
+
+-- Each rewrite of the warehouse file that physically removed deleted rows.
+CREATE TABLE IF NOT EXISTS governance.warehouse_rewrites (
+    rewritten_at TIMESTAMPTZ NOT NULL,
+    log_high_water BIGINT NOT NULL,   -- retention_log ids up to this are physically gone
+    bytes_before BIGINT NOT NULL,
+    bytes_after BIGINT NOT NULL
+);
