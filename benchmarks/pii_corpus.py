@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from assets.pii.spoken import nhs_check_digit
+
 FIRST = ["Sarah", "David", "Emma", "James", "Mary", "Peter", "Helen", "John", "Aisha", "Tomasz", "Priya", "Gareth"]
 LAST = ["Jones", "Smith", "Wilson", "Taylor", "Brown", "Walker", "Clarke", "Davies", "Okafor", "Nowak", "Patel", "Hughes"]
 STREETS = ["Park Road", "Church Street", "Station Road", "Victoria Avenue", "Mill Lane", "Kings Drive"]
@@ -73,11 +75,9 @@ def _pair_words(two: str) -> str:
 
 def nhs_number(rng: random.Random) -> str:
     while True:
-        d = [rng.randint(0, 9) for _ in range(9)]
-        check = 11 - sum(x * w for x, w in zip(d, range(10, 1, -1))) % 11
-        check = 0 if check == 11 else check
-        if check != 10:
-            return "".join(map(str, d)) + str(check)
+        first_nine = "".join(str(rng.randint(0, 9)) for _ in range(9))
+        if (check := nhs_check_digit(first_nine)) is not None:
+            return first_nine + str(check)
 
 
 def build(seed: int = 5, per_template: int = 16) -> list[Line]:

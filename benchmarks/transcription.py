@@ -40,7 +40,8 @@ from assets.synthetic import demo_calls as demo_data
 from assets.audio.vault import AudioVault  # noqa: E402
 from assets.transcription.models import resolve_model  # noqa: E402
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits  # noqa: E402
-from assets.transcription.stage import WhisperConfig, _batched, transcribe_date  # noqa: E402
+from assets.transcription.stage import transcribe_date  # noqa: E402
+from assets.transcription.whisper import WhisperConfig, _batched  # noqa: E402
 
 DAY = date(2026, 3, 2)
 

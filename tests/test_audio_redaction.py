@@ -12,7 +12,7 @@ from assets.audio import redaction as audio_redaction
 
 from assets.synthetic import demo_calls as demo_data
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits
-from assets.transcription.stage import WhisperConfig, transcribe_audio
+from assets.transcription.whisper import WhisperConfig, transcribe_audio
 
 TURNS = [
     ("staff", "Hello, complaints line. Can I take your name?"),

@@ -19,7 +19,8 @@ from assets import audio, ingest, keys, warehouse
 
 from assets.synthetic import demo_calls as demo_data
 from assets.audio.vault import AudioVault
-from assets.transcription.stage import WhisperConfig, is_repetition_loop, transcribe_audio, transcribe_date
+from assets.transcription.stage import transcribe_date
+from assets.transcription.whisper import WhisperConfig, is_repetition_loop, transcribe_audio
 
 TURNS = [("staff", "Hello, you are through to the complaints line."),
          ("caller", "I waited all night for pain relief on the ward.")]

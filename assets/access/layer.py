@@ -10,7 +10,7 @@ recorded approval from an authorising role for this user and call; a role scoped
 calls is the call's staff member; the call exists; the request fields given (staff member,
 external number, date of the call) agree with the call's record.
 
-Audio is sealed at rest (`assets.audio_vault`): it is unsealed here, after the decision and its
+Audio is sealed at rest (`assets.audio.vault`): it is unsealed here, after the decision and its
 audit record, into memory for listening or into the requester's folder for a download.
 """
 
@@ -20,59 +20,15 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from assets import locations, warehouse
-
 from assets.access import audit
-
+from assets.access.requests import AccessRefused, AccessRequest, CallQuery, says_something
+from assets.access.subjects import call_ref, matching_calls
 from assets.audio import vault as audio_vault
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import PERSONAL_ACTIONS, Policy
-from assets.access.subjects import call_ref, matching_calls
-
-MIN_REASON_WORDS = 3
-
-
-@dataclass(frozen=True)
-class AccessRequest:
-    user: str
-    role: str
-    action: str
-    call_id: str
-    purpose: str
-    reason: str
-    # The policy's request fields, "if known" (GP policy procedure b).
-    call_time: str | None = None
-    staff_member: str | None = None
-    external_number: str | None = None
-    parties: str | None = None
-    nature: str | None = None
-
-
-@dataclass(frozen=True)
-class CallQuery:
-    """Criteria for finding calls to serve a rights request (GP policy procedure i)."""
-    date_from: date | None = None
-    date_to: date | None = None
-    staff_member: str | None = None
-    external_number: str | None = None
-    complaint_id: str | None = None
-    person_name: str | None = None
-
-
-class AccessRefused(PermissionError):
-    def __init__(self, code: str, message: str, audit_seq: int):
-        super().__init__(f"refused ({code}): {message} [audit record {audit_seq}]")
-        self.code, self.audit_seq = code, audit_seq
-
-
-def _says_something(reason: str | None) -> bool:
-    """A reason of at least MIN_REASON_WORDS words: "x" or "just looking" is browsing."""
-    return len(re.findall(r"[A-Za-z]{2,}", reason or "")) >= MIN_REASON_WORDS
-
 
 def _expect(req: AccessRequest, action: str) -> None:
     if req.action != action:
@@ -95,7 +51,7 @@ class AccessLayer:
             return "action_not_allowed", f"a {req.role} may not {req.action.replace('_', ' ')}"
         if req.purpose not in role.purposes:
             return "purpose_not_allowed", f"a {req.role} may not act for '{req.purpose}'"
-        if not _says_something(req.reason):
+        if not says_something(req.reason):
             return "no_reason", "give the reason for this access (browsing without a reason is not permitted)"
         if req.action == "download_audio" and req.purpose not in self.policy.access.download_purposes:
             return "download_purpose", (f"audio may be downloaded only for "
@@ -287,7 +243,7 @@ class AccessLayer:
             refusal = ("cannot_authorise", f"a {approver_role} may not authorise '{purpose}' releases")
         elif approver == for_user:
             refusal = ("self_approval", "nobody may approve their own release")
-        elif not _says_something(reason):
+        elif not says_something(reason):
             refusal = ("no_reason", "give the reason for the approval")
         number = self.conn.execute("SELECT external_number FROM casework.calls WHERE call_id = ?",
                                    [call_id]).fetchone()

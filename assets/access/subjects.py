@@ -9,7 +9,6 @@ transcript produced: it covers calls kept out of the canon by a restriction too.
 from __future__ import annotations
 
 import hashlib
-import re
 
 from assets.pii.pseudonymiser import TOKEN, Pseudonymiser
 

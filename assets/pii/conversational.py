@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from assets.pii import places
-from assets.pii.spoken import DIGIT_WORDS
+from assets.pii.spoken import DIGIT_WORDS, REPEAT_WORDS
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december")
@@ -44,12 +44,11 @@ AGE = re.compile(
 
 _POSTCODE_SHAPE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
 _NINO_SHAPE = re.compile(r"^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$")
-_REPEAT = {"double": 2, "treble": 3, "triple": 3}
 # One said or written piece of a code: a digit word, "double", a letter or two, a short number.
 # People say a postcode district or an NI number's digits as numbers too ("B fifteen",
 # "twelve thirty four fifty six"): "thirty four" is one piece, 34.
 _PAIR_WORDS = _TENS_NUMBER + "|" + "|".join(_TEENS)
-_CODE_TOKEN = (r"\b(?:" + _PAIR_WORDS + "|" + "|".join([*_REPEAT, *DIGIT_WORDS])
+_CODE_TOKEN = (r"\b(?:" + _PAIR_WORDS + "|" + "|".join([*REPEAT_WORDS, *DIGIT_WORDS])
                + r"|[A-Za-z]{1,2}\d{0,2}[A-Za-z]?|\d{1,6}[A-Za-z]{0,2})\b")
 _CODE_RUN = re.compile(rf"(?i){_CODE_TOKEN}(?:[\s.,\-]+{_CODE_TOKEN}){{1,14}}")
 
@@ -123,9 +122,9 @@ def _expand(words: list[str]) -> list[str]:
     """Each word's characters, in order: "double"/"treble" give none and repeat the next piece."""
     pieces, repeat = [], 1
     for word in words:
-        if word in _REPEAT:
+        if word in REPEAT_WORDS:
             pieces.append("")
-            repeat = _REPEAT[word]
+            repeat = REPEAT_WORDS[word]
         else:
             pieces.append(_code_piece(word) * repeat)
             repeat = 1

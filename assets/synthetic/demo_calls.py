@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from assets import locations
+from assets.pii.spoken import nhs_check_digit
 SAMPLE_RATE = 22050  # espeak-ng's native rate
 
 # theme -> (keyword a transcript must contain, caller lines). Each line is spoken in full.
@@ -91,12 +92,9 @@ class DemoCall:
 def nhs_number(rng: random.Random) -> str:
     """A 10-digit number that passes the NHS modulus-11 check."""
     while True:
-        digits = [rng.randint(0, 9) for _ in range(9)]
-        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1))) % 11
-        if check == 11:
-            check = 0
-        if check != 10:
-            return "".join(map(str, digits)) + str(check)
+        first_nine = "".join(str(rng.randint(0, 9)) for _ in range(9))
+        if (check := nhs_check_digit(first_nine)) is not None:
+            return first_nine + str(check)
 
 
 def spoken_digits(number: str, groups: tuple[int, ...]) -> str:

@@ -7,7 +7,6 @@ a profile of an individual (ombudsman policy §7), not a trend.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import date

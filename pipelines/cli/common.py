@@ -1,0 +1,67 @@
+"""What the command groups share: secrets, the warehouse connection, the request options."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from assets.settings import Settings
+
+
+def _key(name: str) -> bytes:
+    """A secret from `assets.keys` (pseudonym or audio), or a one-line error saying how to set it."""
+    from assets import keys
+    try:
+        return {"pseudonym": keys.PSEUDONYM, "audio": keys.AUDIO}[name].load()
+    except keys.SecretError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _pseudonymiser():
+    from assets.pii.pseudonymiser import Pseudonymiser
+
+    return Pseudonymiser(_key("pseudonym"))
+
+
+def _vault():
+    from assets.audio.vault import AudioVault
+
+    return AudioVault(_key("audio"))
+
+
+def _warehouse(read_only: bool = False):
+    """The warehouse, or a clear error when another process has it (DuckDB allows one writer)."""
+    import duckdb
+
+    from assets import warehouse
+    settings = Settings.from_env()
+    try:
+        conn = warehouse.connect(settings.warehouse_path, read_only=read_only)
+    except duckdb.IOException as exc:
+        raise click.ClickException(f"cannot open the warehouse {settings.warehouse_path}: {exc}") from exc
+    if not read_only:
+        warehouse.ensure_schema(conn)
+    return conn
+
+
+_SUBJECT = [
+    click.option("--kind", type=click.Choice(["call", "complaint", "number", "person"]), required=True),
+    click.option("--value", required=True, help="call id, complaint id, phone number, or a <PERSON_...> token"),
+]
+
+
+def _subject(f):
+    """The --kind/--value options of every request command; a bad value (a person given by name
+    rather than token, an invalid policy file) is a one-line error, not a traceback."""
+    @functools.wraps(f)
+    def command(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    for option in reversed(_SUBJECT):
+        command = option(command)
+    return command
+
