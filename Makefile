@@ -12,7 +12,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test ui setup system-deps test-deps validate base-model clean
+.PHONY: demo test check lint ui setup system-deps test-deps validate base-model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,8 +53,16 @@ test-deps:
 	  fi; \
 	fi
 
-test: setup test-deps
+# The full suite (what CI runs), after the linter.
+test: setup test-deps lint
 	$(BIN)/pytest
+
+# The fast tier: every stage's unit tests and definitions validation, under 3 minutes on 2 cores.
+check: setup lint
+	$(BIN)/pytest -m "not (e2e or ui or deploy or slow)"
+
+lint: setup
+	$(BIN)/ruff check .
 
 validate: setup
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -6,7 +6,6 @@ delete) data for the wrong period, so unknown keys are errors here, unlike in si
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -44,24 +43,16 @@ class ClassDays(_Strict):
 
 
 class RetentionRule(_Strict):
+    """Kept through `anchor + days[class]`, deleted from the day after; the one computation of it
+    is the SQL in `assets.retention.expiry`."""
+
     anchor: Literal["call", "case_last_activity"]
     days: ClassDays
-
-    def expires_on(self, data_class: str, call_date: date, case_last_activity: date | None) -> date:
-        """The last day the data is kept; it goes on the day after. A linked call with no
-        recorded case activity counts from the call (the case cannot be older than the call)."""
-        anchor = call_date
-        if self.anchor == "case_last_activity" and case_last_activity:
-            anchor = max(call_date, case_last_activity)
-        return anchor + timedelta(days=getattr(self.days, data_class))
 
 
 class Retention(_Strict):
     linked: RetentionRule      # calls linked to a complaint
     unlinked: RetentionRule
-
-    def rule_for(self, complaint_id: str | None) -> tuple[str, RetentionRule]:
-        return ("linked", self.linked) if complaint_id else ("unlinked", self.unlinked)
 
 
 # What a person can do. Only the last two reach no personal data; `search_calls` (which calls a

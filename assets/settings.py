@@ -81,7 +81,7 @@ class Settings(BaseSettings):
         return value
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         """Read and validate; a bad value is one `SettingsError` naming the variable."""
         try:
             return cls()

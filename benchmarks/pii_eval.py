@@ -27,7 +27,6 @@ import pii_corpus  # noqa: E402
 from assets.pii.pseudonymiser import SPACY_MODEL, Pseudonymiser  # noqa: E402
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits  # noqa: E402
 
-
 AGE_BAND = re.compile(r"\b\d{1,3}-\d{1,3}\b|\b100\+")
 
 

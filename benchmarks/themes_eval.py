@@ -33,8 +33,7 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 
 from assets import themes, warehouse  # noqa: E402
-
-from assets.synthetic import theme_corpus
+from assets.synthetic import theme_corpus  # noqa: E402
 
 
 def stock_bertopic(docs: list[str]) -> tuple[list[int], float]:
@@ -74,7 +73,8 @@ def agreement(sizes: list[int]) -> None:
     embed_s = time.perf_counter() - started
     print(f"assign a new day of {len(new_docs)} calls to the {sizes[-1]}-call fit: ARI "
           f"{adjusted_rand_score([c.theme for c in new_day], assigned):.3f}, {1000 * assign_s / len(new_docs):.1f} ms "
-          f"per call; embedding alone {1000 * embed_s / len(new_docs):.1f} ms (assign / embed {assign_s / embed_s:.2f})")
+          f"per call; embedding alone {1000 * embed_s / len(new_docs):.1f} ms "
+          f"(assign / embed {assign_s / embed_s:.2f})")
 
 
 def spike() -> None:

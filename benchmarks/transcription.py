@@ -35,11 +35,10 @@ import jiwer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assets import ingest, warehouse  # noqa: E402
-
-from assets.synthetic import demo_calls as demo_data
 from assets.audio.vault import AudioVault  # noqa: E402
-from assets.transcription.models import resolve_model  # noqa: E402
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits  # noqa: E402
+from assets.synthetic import demo_calls as demo_data
+from assets.transcription.models import resolve_model  # noqa: E402
 from assets.transcription.stage import transcribe_date  # noqa: E402
 from assets.transcription.whisper import WhisperConfig, _batched  # noqa: E402
 
@@ -81,7 +80,7 @@ def make_corpus(root: Path, n_calls: int, names: list[str]) -> dict[str, tuple[P
         out[name] = (landing, [replace(c, **fmt) for c in calls])
     for n, call in enumerate(calls):
         tracks = demo_data.render_tracks(call.turns)
-        for name, (landing, vcalls) in out.items():
+        for landing, vcalls in out.values():
             vc = vcalls[n]
             landing.mkdir(parents=True, exist_ok=True)
             demo_data.write_audio(tracks, landing / vc.call_id, vc.audio_format, vc.sample_rate, vc.stereo)

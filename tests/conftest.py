@@ -117,7 +117,6 @@ def trends(tmp_path_factory, dbt_manifest):
     import dagster as dg
 
     from assets import warehouse
-
     from assets.synthetic import theme_corpus
     from pipelines.definitions import defs
 

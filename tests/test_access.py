@@ -13,7 +13,6 @@ import pytest
 from click.testing import CliRunner
 
 from assets import warehouse
-
 from assets.access import audit
 from assets.access.layer import AccessLayer, AccessRefused, AccessRequest, CallQuery
 from assets.audio.vault import AudioVault

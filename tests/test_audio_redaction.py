@@ -7,11 +7,9 @@ import io
 import re
 
 from assets import pii
-
 from assets.audio import redaction as audio_redaction
-
-from assets.synthetic import demo_calls as demo_data
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits
+from assets.synthetic import demo_calls as demo_data
 from assets.transcription.whisper import WhisperConfig, transcribe_audio
 
 TURNS = [

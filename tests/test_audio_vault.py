@@ -12,7 +12,7 @@ import pytest
 
 from assets import ingest, warehouse
 from assets.audio.decoding import AudioProblem
-from assets.audio.vault import CHUNK, TAG, AudioVault, _HEADER
+from assets.audio.vault import _HEADER, CHUNK, TAG, AudioVault
 from assets.synthetic.warehouse_rows import SynthCall, add_calls
 
 VAULT = AudioVault(os.urandom(32))

@@ -16,7 +16,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import child_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = date(2026, 8, 1)
@@ -41,7 +44,9 @@ print("BACKFILL DONE, transcribed", transcribed, flush=True)
 
 
 def test_a_30_day_backfill_run_twice_leaves_every_call_once(tmp_path, dbt_manifest):
-    from assets.synthetic import demo_calls as demo_data  # One call spoken once, landed on each of 30 days (call ids and start times of their own).
+    from assets.synthetic import demo_calls as demo_data
+
+    # One call spoken once, landed on each of 30 days (call ids and start times of their own).
     spoken = tmp_path / "spoken"
     demo_data.write_calls(demo_data.build_calls(1, FIRST, seed=3, days=1, expired=False), spoken)
     wav, sidecar = next(spoken.glob("*.wav")), json.loads(next(spoken.glob("*.json")).read_text())

@@ -4,16 +4,14 @@ restriction requests that keep a call out of the canon."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import pytest
 
 from assets import canon, pii, themes, warehouse
+from assets.canon import leak_scan, restrictions
 
-from assets.canon import leak_scan
-
-from assets.canon import restrictions
 DAY = date(2026, 3, 2)
 
 
@@ -31,7 +29,7 @@ def test_scan_finds_what_a_pseudonymiser_missed_and_nothing_in_clean_text():
 def conn(tmp_path):
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     warehouse.ensure_schema(con)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for call_id, number, complaint in (("c1", "+447700900111", "C-111111"), ("c2", "+447700900222", None)):
         con.execute(
             "INSERT INTO casework.calls (call_id, started_at, call_date, external_number, complaint_id, "

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits
+
+pytestmark = pytest.mark.e2e
+
 
 
 def _digits_said(text: str) -> list[str]:

@@ -8,7 +8,10 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 from click.testing import CliRunner
+
+pytestmark = pytest.mark.e2e
 
 
 LOCATIONS = {"CALLCANON_LANDING": "landing", "CALLCANON_AUDIO_STORE": "audio", "CALLCANON_QUARANTINE": "quarantine",

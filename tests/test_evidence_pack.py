@@ -8,11 +8,10 @@ import re
 from datetime import date, timedelta
 
 import duckdb
+import pytest
 
 from assets import retention, warehouse
-
 from assets.access import audit
-
 from assets.governance import evidence_pack
 from assets.keys import load_key
 from assets.pii.pseudonymiser import Pseudonymiser
@@ -67,6 +66,7 @@ def test_the_pack_fails_on_overdue_retention_an_altered_certificate_and_a_broken
         assert personal not in text
 
 
+@pytest.mark.e2e
 def test_the_dagster_asset_writes_the_pack_after_a_pipeline_run_without_personal_data(pipeline_run):
     from pipelines.runner import write_evidence_pack
 

@@ -6,6 +6,8 @@ import json
 from datetime import date
 
 from assets.ingest import landing
+
+
 def _land(tmp_path, name: str, sidecar, audio: bytes | None = b"RIFF....") -> None:
     text = sidecar if isinstance(sidecar, str) else json.dumps(sidecar)
     (tmp_path / f"{name}.json").write_text(text)

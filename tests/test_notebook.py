@@ -9,6 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.e2e
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 

@@ -28,12 +28,12 @@ import pytest
 from conftest import child_env, free_port
 
 from assets import retention, warehouse
-
 from assets.audio import vault as audio_vault
-
-from assets.synthetic import demo_calls as demo_data
 from assets.settings import Settings
+from assets.synthetic import demo_calls as demo_data
 from pipelines.defs.resources import PseudonymKey
+
+pytestmark = pytest.mark.deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATIONS = {"CALLCANON_LANDING": "landing", "CALLCANON_AUDIO_STORE": "audio",
@@ -126,7 +126,8 @@ def test_calls_land_are_sealed_transcribed_and_expire_on_object_storage(on_objec
         retention.erase(conn, PseudonymKey().pseudonymiser(), "ombudsman", "complaint", gone.complaint_id,
                         "erasure request ER-1", date.today())
     assert not [o for o in objects(root, "audio") + objects(root, "redacted_audio") if o.startswith(gone.call_id)]
-    assert len(objects(root, "audio")) == len(left) - 1 and len(objects(root, "redacted_audio")) == 3 - len(unlinked) - 1
+    assert len(objects(root, "audio")) == len(left) - 1
+    assert len(objects(root, "redacted_audio")) == 3 - len(unlinked) - 1
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CLI = Path(sys.executable).parent / "callcanon"
 
 
@@ -41,6 +43,7 @@ def test_redact_text_jsonl_contract():
     assert out[2] == {"id": "c", "text": inputs[2]["text"], "entities": []}
 
 
+@pytest.mark.slow
 def test_redact_text_rejects_bad_lines_clearly():
     proc = _run(['{"id": 1, "text": "fine"}', "not json"])
     assert proc.returncode != 0

@@ -19,6 +19,8 @@ import duckdb
 import pytest
 from conftest import child_env
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2026, 10, 7)
 N_CALLS = 4
@@ -163,7 +165,6 @@ def test_the_remains_of_an_ingest_cut_short_are_cleared_not_quarantined(site):
     import shutil
 
     from assets import ingest, keys, warehouse
-
     from assets.audio import vault as audio_vault
     data, _ = site
     vault = audio_vault.AudioVault(keys.load_audio_key())

@@ -5,7 +5,7 @@ nothing. The calls are written straight into a real DuckDB warehouse and real fi
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -168,6 +168,7 @@ def test_erasure_by_person_or_complaint_takes_exactly_their_calls_from_everywher
         store.run(retention.plan_erasure, pseudonymiser, "person", "Jane Smith")
 
 
+@pytest.mark.slow
 def test_a_sweep_that_fails_midway_converges_on_rerun_and_touches_nothing_else(store):
     expired = [SynthCall(f"e{n:02d}", DAY) for n in range(20)]
     recent = [SynthCall(f"r{n}", DAY + timedelta(days=30)) for n in range(3)]
@@ -226,7 +227,7 @@ def test_the_schedule_asks_for_exactly_the_call_dates_with_something_due(store, 
 
     store.add(SynthCall("s1", DAY), SynthCall("s2", DAY + timedelta(days=1)), SynthCall("s3", DAY + timedelta(days=9)))
     monkeypatch.setenv("CALLCANON_WAREHOUSE", str(store.db))
-    tick = datetime.combine(DAY + timedelta(days=33), datetime.min.time(), tzinfo=timezone.utc)
+    tick = datetime.combine(DAY + timedelta(days=33), datetime.min.time(), tzinfo=UTC)
     requests = retention_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
     assert [r.partition_key for r in requests] == [DAY.isoformat(), (DAY + timedelta(days=1)).isoformat()]
     assert len({r.run_key for r in requests}) == 2

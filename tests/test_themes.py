@@ -14,11 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from assets import themes, warehouse
-
 from assets.pii import TOKEN
-from assets.themes import search
-
 from assets.synthetic import theme_corpus
+from assets.themes import search
 from pipelines.defs.resources import Warehouse
 
 
@@ -78,6 +76,7 @@ def test_a_new_day_is_assigned_to_the_registered_themes_without_a_refit(tmp_path
     assert {c.call_id: ids[c.theme] for c in later} == assigned
 
 
+@pytest.mark.e2e
 def test_pain_relief_stands_out_as_a_theme_and_a_spike_on_that_day_only(trends):
     db, calls, spike = trends
     with duckdb.connect(str(db), read_only=True) as conn:
@@ -89,6 +88,7 @@ def test_pain_relief_stands_out_as_a_theme_and_a_spike_on_that_day_only(trends):
     assert count >= 20
 
 
+@pytest.mark.e2e
 def test_marts_suppress_small_counts_and_keep_every_call(trends):
     db, calls, _ = trends
     threshold = search.suppress_below()
@@ -104,6 +104,7 @@ def test_marts_suppress_small_counts_and_keep_every_call(trends):
     assert {t for _, t in weekly} == set(theme_corpus.TEAMS)
 
 
+@pytest.mark.e2e
 def test_phrase_search_counts_calls_over_time_with_suppression(trends):
     db, calls, spike = trends
     with duckdb.connect(str(db), read_only=True) as conn:

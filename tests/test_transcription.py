@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 from assets import audio, ingest, keys, warehouse
-
-from assets.synthetic import demo_calls as demo_data
 from assets.audio.vault import AudioVault
+from assets.synthetic import demo_calls as demo_data
 from assets.transcription.stage import transcribe_date
 from assets.transcription.whisper import WhisperConfig, is_repetition_loop, transcribe_audio
 
@@ -173,6 +172,7 @@ def test_audio_is_sealed_at_rest_and_a_broken_seal_is_quarantined_not_transcribe
         AudioVault(bytes(32)).open(stored["truncated.wav.sealed"], "truncated")
 
 
+@pytest.mark.slow
 def test_a_fixed_call_is_processed_on_the_next_run_and_leaves_quarantine(zone, tracks):
     landing, store, quarantine, conn = zone
     _run(zone)
@@ -188,6 +188,7 @@ def test_a_fixed_call_is_processed_on_the_next_run_and_leaves_quarantine(zone, t
     assert conn.execute("SELECT count(*) FROM casework.transcripts").fetchone()[0] == 3
 
 
+@pytest.mark.slow
 def test_rerun_replaces_never_duplicates_and_reuses_the_cache(zone):
     _, _, _, conn = zone
     first = _run(zone)

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import child_env, free_port
 
+pytestmark = pytest.mark.ui
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "ui"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -53,7 +55,7 @@ def dagster_dev(tmp_path_factory):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"dagster dev did not come up; see {log.name}")
+                    raise RuntimeError(f"dagster dev did not come up; see {log.name}") from None
                 time.sleep(2)
         yield url, home, data
     finally:

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assets import warehouse
+
 GENESIS = "0" * 64
-FIELDS = ("seq", "recorded_at", "actor", "role", "action", "object", "subject", "purpose", "reason", "outcome", "request",
+FIELDS = ("seq", "recorded_at", "actor", "role", "action", "object", "subject", "purpose", "reason", "outcome",
+          "request",
           "prev_hash")
 
 
@@ -67,7 +69,8 @@ def append(conn, key: bytes, *, actor: str, role: str, action: str, outcome: str
                   "action": action, "object": object, "subject": subject, "purpose": purpose,
                   "reason": reason, "outcome": outcome, "request": request, "prev_hash": prev}
         digest = _digest(key, record)
-        conn.execute(f"INSERT INTO governance.audit ({', '.join(FIELDS)}, hash) VALUES ({', '.join('?' * (len(FIELDS) + 1))})",
+        placeholders = ", ".join("?" * (len(FIELDS) + 1))
+        conn.execute(f"INSERT INTO governance.audit ({', '.join(FIELDS)}, hash) VALUES ({placeholders})",
                      [*(record[f] for f in FIELDS), digest])
     _write_head(head, seq, digest)
     return seq

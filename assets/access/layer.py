@@ -30,6 +30,7 @@ from assets.audio import vault as audio_vault
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import PERSONAL_ACTIONS, Policy
 
+
 def _expect(req: AccessRequest, action: str) -> None:
     if req.action != action:
         raise ValueError(f"this is a {action} request, not {req.action}")
@@ -76,7 +77,8 @@ class AccessLayer:
         if req.staff_member and call[1] and req.staff_member.strip().lower() != call[1].lower():
             return "staff member"
         token = self.pseudonymiser.token
-        if req.external_number and call[2] and token("PHONE_NUMBER", req.external_number) != token("PHONE_NUMBER", call[2]):
+        if (req.external_number and call[2]
+                and token("PHONE_NUMBER", req.external_number) != token("PHONE_NUMBER", call[2])):
             return "external number"
         stated = re.match(r"\s*(\d{4}-\d{2}-\d{2})", req.call_time or "")
         if stated and stated.group(1) != str(call[4]):
@@ -105,14 +107,15 @@ class AccessLayer:
             purpose=req.purpose, reason=self.pseudonymiser.redact(req.reason or "").text,
             request=self._request_fields(req), head=self.head)
 
-    def search_calls(self, req: AccessRequest, query: "CallQuery") -> list[str]:
+    def search_calls(self, req: AccessRequest, query: CallQuery) -> list[str]:
         """Calls matching a rights request's criteria (date range, staff member, external
         number in any format, complaint, person's name). Names are matched through casework
         (`casework.call_pseudonyms`: the tokens each personal transcript produced), never the
         canon. Audited with the criteria as tokens."""
         _expect(req, "search_calls")
         refusal = self._refusal(req, None)
-        number_token = self.pseudonymiser.token("PHONE_NUMBER", query.external_number) if query.external_number else None
+        number_token = (self.pseudonymiser.token("PHONE_NUMBER", query.external_number)
+                        if query.external_number else None)
         person_token = self.pseudonymiser.token("PERSON", query.person_name) if query.person_name else None
         criteria = json.dumps({"from": str(query.date_from) if query.date_from else None,
                                "to": str(query.date_to) if query.date_to else None,
@@ -144,7 +147,7 @@ class AccessLayer:
                                  "ORDER BY call_date, call_id", params).fetchall()
         return [r[0] for r in rows]
 
-    def subject_access_package(self, req: AccessRequest, query: "CallQuery", dest_dir: Path) -> Path:
+    def subject_access_package(self, req: AccessRequest, query: CallQuery, dest_dir: Path) -> Path:
         """A subject access / portability package: every matching call's audio, transcript and
         metadata (JSON), a CSV of the calls and an index. One search record and, per call, one
         export and one download record in the audit trail. The role must be allowed to search,

@@ -2,9 +2,9 @@
 copies with identifiers toned out (`redaction`)."""
 
 from assets.audio.decoding import (  # noqa: F401 - the stage's public face
-    AudioProblem,
     DEFAULT_MAX_CALL_MINUTES,
     SAMPLE_RATE,
+    AudioProblem,
     Source,
     decode,
     probe,

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from assets import audio, locations, storage
-
 from assets.audio import vault as audio_vault
+
 PAD_S = 0.25
 TONE_HZ = 1000.0
 
@@ -29,7 +29,8 @@ class TimedWord:
     word: str
 
 
-def identifier_intervals(text: str, words: list[TimedWord], entities, pad_s: float = PAD_S) -> list[tuple[float, float]]:
+def identifier_intervals(text: str, words: list[TimedWord], entities,
+                         pad_s: float = PAD_S) -> list[tuple[float, float]]:
     """Time spans (merged, padded) of the words that overlap any entity's character span.
     Words are located in the text in order, so repeated words map to the right occurrence."""
     spans, pos = [], 0

@@ -9,12 +9,11 @@ types only, never the text found.
 
 from __future__ import annotations
 
-import re
 import json
+import re
 from dataclasses import dataclass, field
 
 from assets import warehouse
-
 from assets.pii.pseudonymiser import TOKEN
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits
 
@@ -22,7 +21,8 @@ PATTERNS = {
     "email": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
     "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"),
     "ni_number": re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b"),
-    "introduced_name": re.compile(r"\b(?:[Mm]y name is|[Mm]y name's|[Tt]his is|I am|I'm)\s+[A-Z][a-z]+\s+[A-Z][a-z]+\b"),
+    "introduced_name": re.compile(
+        r"\b(?:[Mm]y name is|[Mm]y name's|[Tt]his is|I am|I'm)\s+[A-Z][a-z]+\s+[A-Z][a-z]+\b"),
 }
 MIN_DIGITS = 5
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from assets import warehouse
-from assets.pii.pseudonymiser import Pseudonymiser
-from assets.pii.pseudonymiser import TOKEN
+from assets.pii.pseudonymiser import TOKEN, Pseudonymiser
 
 CANON_COLUMNS = ("call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced",
                  "pseudonymised_at", "caller_text")

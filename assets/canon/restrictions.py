@@ -4,8 +4,8 @@ and everything derived from it, and stays out on every later run."""
 from __future__ import annotations
 
 from assets import warehouse
-from assets.pii.pseudonymiser import Pseudonymiser
 from assets.access.subjects import matching_calls, subject_ref
+from assets.pii.pseudonymiser import Pseudonymiser
 
 
 def restrict(conn, pseudonymiser: Pseudonymiser, kind: str, value: str, reason: str | None) -> int:

@@ -159,7 +159,8 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
         "suspended_by_hold FROM governance.erasure_certificates WHERE issued_at::DATE BETWEEN ? AND ? "
         "AND (kind = 'erasure' OR len(call_refs) > 0 OR suspended_by_hold > 0) ORDER BY issued_at",
         period).fetchall()
-    quarantine = conn.execute("SELECT stage, reason, count(*) FROM casework.quarantine GROUP BY ALL ORDER BY ALL").fetchall()
+    quarantine = conn.execute(
+        "SELECT stage, reason, count(*) FROM casework.quarantine GROUP BY ALL ORDER BY ALL").fetchall()
     restrictions = conn.execute("SELECT kind, count(*) FROM governance.restrictions GROUP BY 1 ORDER BY 1").fetchall()
     holds = conn.execute("SELECT count(*) FROM governance.legal_holds WHERE released_at IS NULL").fetchone()[0]
 
@@ -178,7 +179,8 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
             ["Certificates match their digests", verdict(not found.certificates_broken),
              f"{len(found.certificates_broken)} altered"],
             ["Audit chain verifies", verdict(found.chain_ok),
-             f"{found.chain_records} records" + (f"; {'; '.join(found.chain_problems)}" if found.chain_problems else "")],
+             f"{found.chain_records} records"
+             + (f"; {'; '.join(found.chain_problems)}" if found.chain_problems else "")],
         ]),
         "",
         "## 1. Lineage: what the automated processing does",
@@ -234,7 +236,8 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
         "## 5. Audit chain verification",
         "",
         (f"{found.chain_records} records; every record's keyed hash, every link and the separately stored head "
-         "were checked: " + ("the chain is intact." if found.chain_ok else "**" + "; ".join(found.chain_problems) + "**")),
+         "were checked: "
+         + ("the chain is intact." if found.chain_ok else "**" + "; ".join(found.chain_problems) + "**")),
         "",
         "## 6. Also for the review",
         "",
@@ -242,7 +245,8 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
         + (", ".join(f"{s}/{r} {n}" for s, r, n in quarantine) or "none") + ". "
         "Restriction requests in force: " + (", ".join(f"{k} {n}" for k, n in restrictions) or "none") + ".",
         "",
-        "Reviewed by: ____________________  Date: __________  DPIA reviewed: [ ] yes  [ ] not needed (no significant change)",
+        "Reviewed by: ____________________  Date: __________  "
+        "DPIA reviewed: [ ] yes  [ ] not needed (no significant change)",
         "",
     ]
     path = folder / "evidence-pack.md"

@@ -11,7 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assets import locations
+
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a")
 # Call dates (and so partitions) follow the organisation's clock, not UTC: a call at 00:30 BST
 # belongs to the day the caseworker saw.
@@ -48,7 +49,7 @@ class Sidecar(BaseModel):
     @classmethod
     def _assume_utc(cls, value: datetime) -> datetime:
         # A naive timestamp is taken as UTC, the telephony export convention.
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     @property
     def call_date(self) -> date:
@@ -76,7 +77,7 @@ class Rejected:
 
 def call_date_of(started_at: datetime) -> date:
     if started_at.tzinfo is None:
-        started_at = started_at.replace(tzinfo=timezone.utc)
+        started_at = started_at.replace(tzinfo=UTC)
     return started_at.astimezone(LOCAL_TZ).date()
 
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
 from assets import locations, storage, warehouse
-
 from assets.audio import vault as audio_vault
-
 from assets.ingest import landing
+
 CALL_COLUMNS = (
     "call_id", "started_at", "call_date", "direction", "staff_id", "team", "external_number",
     "complaint_id", "case_last_activity", "service_area", "privacy_notice_played",
@@ -54,7 +53,7 @@ def _row(call: landing.LandedCall, stored_audio: Path) -> tuple:
         s.complaint_id, s.case_last_activity, s.service_area, s.privacy_notice_played,
         s.recording_stopped_on_request, json.dumps(s.channels) if s.channels else None,
         json.dumps(s.extra_fields, default=str), str(stored_audio), sha256_of(call.audio_path),
-        call.audio_path.stat().st_size, None, datetime.now(timezone.utc),
+        call.audio_path.stat().st_size, None, datetime.now(UTC),
     )
 
 

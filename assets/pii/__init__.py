@@ -2,7 +2,7 @@
 conversational recognisers, keyed tokens, places kept to region."""
 
 from assets.pii.pseudonymiser import (  # noqa: F401 - the stage's public face
+    TOKEN,
     Entity,
     Pseudonymiser,
-    TOKEN,
 )

@@ -1,7 +1,8 @@
 """Identifiers as people say them on the phone, which Presidio's stock recognisers do not see:
 postcodes letter by letter ("L S six two A B"), emails in words ("jane dot doe at gmail dot com"),
 names spelled out ("T H O M P S O N") or introduced in lower case ("it's sarah jones speaking"),
-NI numbers said aloud ("J K double four ..."), dates of birth and ages in words. Plain Python over regular expressions, so each
+NI numbers said aloud ("J K double four ..."), dates of birth and ages in words. Plain Python over regular
+expressions, so each
 rule is testable alone; `assets.pii` wraps them as Presidio recognisers.
 
 Granularity (the ombudsman policy's balance of usefulness and re-identification risk): a date
@@ -36,7 +37,8 @@ _U = "(?:" + "|".join(_UNITS) + ")"
 _TENS_NUMBER = r"(?:" + "|".join(_TENS) + r")(?:[\s\-]+" + _U + r")?"  # "eighty", "eighty-seven"
 _AGE_NUMBER = (r"(?:\d{1,3}|(?:a|one)\s+hundred(?:\s+and\s+" + _U + r")?|" + _TENS_NUMBER + "|"
                + "|".join(_TEENS) + "|" + "|".join(_UNITS) + ")")
-_NOT_AN_AGE = r"(?![\s\-]+(?:minutes?|mins?|hours?|days?|weeks?|months?|pounds?|quid|pence|percent|per|miles?|times|mg|ml|calls?|people|of)\b)"
+_NOT_AN_AGE = (r"(?![\s\-]+(?:minutes?|mins?|hours?|days?|weeks?|months?|pounds?|quid|pence|percent|per|miles?|"
+               r"times|mg|ml|calls?|people|of)\b)")
 # "aged 87", "87 years old", "an eighty-seven-year-old", "she's ninety two", "turned seventy"
 AGE = re.compile(
     rf"(?i)\b(?:aged\s+({_AGE_NUMBER})\b|({_AGE_NUMBER})(?=[\s\-]*(?:years?|yrs?)[\s\-]*old\b)|"

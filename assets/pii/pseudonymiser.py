@@ -99,13 +99,16 @@ class Pseudonymiser:
     @cached_property
     def analyzer(self):
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-
-        from assets.pii import recognisers
         from presidio_analyzer.nlp_engine import NlpEngineProvider
         from presidio_analyzer.predefined_recognizers import (
-            NhsRecognizer, PhoneRecognizer, SpacyRecognizer,
-            UkNinoRecognizer, UkPostcodeRecognizer,
+            NhsRecognizer,
+            PhoneRecognizer,
+            SpacyRecognizer,
+            UkNinoRecognizer,
+            UkPostcodeRecognizer,
         )
+
+        from assets.pii import recognisers
 
         nlp_engine = NlpEngineProvider(nlp_configuration={
             "nlp_engine_name": "spacy",

@@ -24,7 +24,8 @@ def number_kind(raw: str, digits: str) -> str:
 
 
 class NumberRunRecognizer(EntityRecognizer):
-    """A long number (five digits or more, or four said digit by digit) however it is written or said ("943 476 5919", "9-4-3...",
+    """A long number (five digits or more, or four said digit by digit) however it is written or said
+    ("943 476 5919", "9-4-3...",
     "oh seven seven double oh nine..."): in a call, a long number is an NHS number, a phone
     number or a reference, and even a mis-heard one must not survive."""
 
@@ -140,7 +141,8 @@ def build(complaint_ref: str) -> list[EntityRecognizer]:
     return [NumberRunRecognizer(supported_entities=["PHONE_NUMBER", "UK_NHS", "ID_NUMBER"],
                                 name="NumberRunRecognizer"),
             introduced_name, spoken_postcode, written_postcode, complaint_ref, OfflineEmailRecognizer(),
-            ConversationalRecognizer(supported_entities=["UK_POSTCODE", "UK_NINO", "EMAIL_ADDRESS", "PERSON", "LOCATION",
+            ConversationalRecognizer(supported_entities=["UK_POSTCODE", "UK_NINO", "EMAIL_ADDRESS", "PERSON",
+                                                         "LOCATION",
                                                          "DATE", "AGE"],
                                      name="ConversationalRecognizer"),
             PlaceRecognizer(supported_entities=["LOCATION"], name="PlaceRecognizer")]

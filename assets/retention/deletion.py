@@ -22,9 +22,8 @@ from assets.access.subjects import call_ref
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import Policy
 from assets.retention.certificates import Certificate, issue_certificate, new_certificate_id
-from assets.retention.expiry import CLASS_TABLES, SWEPT_CLASSES, Due, holding_sql, due
+from assets.retention.expiry import CLASS_TABLES, SWEPT_CLASSES, Due, due, holding_sql
 from assets.retention.holds import held_calls
-
 
 # Tables that hold a call's data beyond the classes: removed with the call record itself.
 RECORD_TABLES = ("casework.call_pseudonyms", "casework.retired", "casework.calls")

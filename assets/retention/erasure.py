@@ -10,7 +10,7 @@ from assets import locations
 from assets.access.subjects import call_ref, matching_calls, subject_ref
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.retention.certificates import Certificate, issue_certificate, new_certificate_id
-from assets.retention.deletion import unlink_files, delete, retire_finished_calls
+from assets.retention.deletion import delete, retire_finished_calls, unlink_files
 from assets.retention.expiry import SWEPT_CLASSES, Due, holding_sql
 from assets.retention.holds import held_calls
 

@@ -11,7 +11,6 @@ from datetime import date
 
 from assets.policy import DATA_CLASSES, Policy, RetentionRule
 
-
 # Where each data class lives. `audio` is files plus the call row's `audio_deleted_at`; the
 # marts are aggregates rebuilt from theme assignments after every sweep (see policy.ClassDays).
 CLASS_TABLES = {

@@ -14,13 +14,14 @@ import subprocess
 import tempfile
 import wave
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from assets import locations
 from assets.pii.spoken import nhs_check_digit
+
 SAMPLE_RATE = 22050  # espeak-ng's native rate
 
 # theme -> (keyword a transcript must contain, caller lines). Each line is spoken in full.
@@ -216,7 +217,7 @@ def write_audio(tracks: np.ndarray, path: Path, fmt: str = "wav", sample_rate: i
 
 def sidecar_for(call: DemoCall, n: int) -> dict:
     day = date.fromisoformat(call.call_date)
-    started = datetime.combine(day, time(9, 0), tzinfo=timezone.utc) + timedelta(minutes=17 * n)
+    started = datetime.combine(day, time(9, 0), tzinfo=UTC) + timedelta(minutes=17 * n)
     return {
         "call_id": call.call_id,
         "started_at": started.isoformat().replace("+00:00", "Z"),

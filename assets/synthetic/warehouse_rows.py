@@ -7,7 +7,7 @@ The rows have the shape the real stages write; the text is a marker, so a test c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from assets import warehouse
@@ -28,7 +28,7 @@ def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
     """Files under `root/audio` and `root/redacted_audio`, rows in every table, in one go.
     With a vault (`assets.audio_vault`) the files are sealed as ingest seals them; without, they
     are plain marker files (the retention benchmark: unlink cost does not depend on content)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows: dict[str, list[tuple]] = {t: [] for t in (
         "calls", "transcripts", "segments", "words", "redacted", "canon", "scan", "themes", "tokens")}
     for c in calls:
@@ -42,7 +42,7 @@ def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
                 vault.seal_bytes(content, path, c.call_id)
             else:
                 path.write_bytes(content)
-        started = datetime.combine(c.call_date, datetime.min.time(), tzinfo=timezone.utc)
+        started = datetime.combine(c.call_date, datetime.min.time(), tzinfo=UTC)
         rows["calls"].append((
             c.call_id, started, c.call_date, "inbound", "staff-01", "intake", c.external_number, c.complaint_id,
             c.case_last_activity, "maternity", True, False, None, "{}", str(audio), "0" * 64, 260, None, now))

@@ -19,7 +19,6 @@ import numpy as np
 
 from assets.pii.pseudonymiser import TOKEN
 
-
 SEED = 42
 
 

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from assets import warehouse
 from assets.pii.pseudonymiser import TOKEN
 from assets.settings import Settings
-from assets import warehouse
+
 PERIODS = ("day", "week")
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from assets import audio, locations, warehouse
 from assets.transcription.whisper import WhisperConfig, transcribe_audio
 
-
 TRANSCRIPT_COLUMNS = ("call_id", "call_date", "text", "language", "duration_s", "model", "cache_key",
                       "avg_logprob", "quality", "speakers", "transcribed_at")
 

@@ -24,7 +24,6 @@ from assets.pii.spoken import DIGIT_WORDS, REPEAT_WORDS
 from assets.transcription.models import resolve_model
 from assets.transcription.turns import SPLIT_GAP_S, Segment, Transcript, Word, interleave, speakers_for_mono, to_channel
 
-
 # Bump when the transcription logic changes in a way that should invalidate cached transcripts.
 LOGIC_VERSION = "3"
 

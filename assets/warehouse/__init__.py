@@ -6,8 +6,6 @@ What other stages call is re-exported here; the rooms are `db` (connections, tra
 bulk writes), `schema` (the .sql files and migrations) and `quarantine`.
 """
 
-from assets.warehouse.quarantine import clear_quarantine, record_quarantine  # noqa: F401
-from assets.warehouse.schema import ensure_schema  # noqa: F401
 from assets.warehouse.db import (  # noqa: F401 - the stage's public face
     connect,
     insert_rows,
@@ -18,3 +16,5 @@ from assets.warehouse.db import (  # noqa: F401 - the stage's public face
     transaction,
     utcnow,
 )
+from assets.warehouse.quarantine import clear_quarantine, record_quarantine  # noqa: F401
+from assets.warehouse.schema import ensure_schema  # noqa: F401

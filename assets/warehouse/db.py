@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
+
 def utcnow() -> datetime:
     """Timestamps written to the warehouse are timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @contextmanager
@@ -94,4 +95,5 @@ def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: Sequence[s
 def row_counts(database: str, relations: dict[str, str]) -> dict[str, int]:
     """Rows in each relation (`"schema"."table"` by any key), over one read-only connection."""
     with connect(database, read_only=True) as conn:
-        return {key: conn.execute(f"SELECT count(*) FROM {rel}").fetchone()[0] for key, rel in sorted(relations.items())}
+        return {key: conn.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]
+                for key, rel in sorted(relations.items())}

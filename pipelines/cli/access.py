@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from assets.settings import Settings
-
 from pipelines.cli.common import _key, _pseudonymiser, _vault, _warehouse
 from pipelines.cli.group import main
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from assets.settings import Settings
-
 from pipelines.cli.common import _vault, _warehouse
 from pipelines.cli.group import main
 
@@ -22,7 +21,8 @@ def init_key() -> None:
 
 
 @main.command("evidence-pack")
-@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day of the year reviewed (default today).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Last day of the year reviewed (default today).")
 def evidence_pack(as_of) -> None:
     """Write the annual review pack for governance (lineage, retention, certificates, audit)."""
     from pipelines.runner import dagster_instance, write_evidence_pack
@@ -49,8 +49,8 @@ def seal_store() -> None:
 def demo_data(directory: str | None, n_calls: int, seed: int, truth: Path | None) -> None:
     """Speak synthetic complaint calls (espeak-ng) into DIRECTORY, a folder or an fsspec URL
     (default: the landing zone)."""
-    from assets.synthetic import demo_calls as demo
     from assets.locations import location
+    from assets.synthetic import demo_calls as demo
 
     directory = location(directory) if directory else Settings.from_env().landing_dir
     calls = demo.build_calls(n_calls, date.today(), seed=seed)

@@ -8,7 +8,6 @@ from datetime import date
 import click
 
 from assets.settings import Settings
-
 from pipelines.cli.common import _pseudonymiser, _subject, _warehouse
 from pipelines.cli.group import main
 

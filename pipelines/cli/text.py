@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from assets.settings import Settings
-
 from pipelines.cli.common import _pseudonymiser
 from pipelines.cli.group import main
 
@@ -27,7 +26,7 @@ def redact_text() -> None:
             if not isinstance(text, str):
                 raise TypeError
         except (json.JSONDecodeError, KeyError, TypeError):
-            raise click.ClickException(f"line {n}: expected a JSON object with a string 'text'")
+            raise click.ClickException(f"line {n}: expected a JSON object with a string 'text'") from None
         red = pseudonymiser.redact(text)
         out = {"id": record.get("id"), "text": red.text,
                "entities": [{"type": e.type, "start": e.start, "end": e.end} for e in red.entities]}

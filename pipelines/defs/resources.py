@@ -8,10 +8,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import keys, pii, warehouse
-
-from assets.access import audit
-
 from assets import transcription as transcribe
+from assets.access import audit
 from assets.audio.vault import AudioVault
 from assets.policy import Policy, load_policy
 from assets.settings import Settings

@@ -2,9 +2,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import canon, locations
-
 from assets.audio import redaction as audio_redaction
-
 from assets.canon import leak_scan
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date

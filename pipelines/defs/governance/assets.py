@@ -1,13 +1,12 @@
 """Governance's annual review pack as an asset, with a yearly schedule (ombudsman policy 5.2)."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 from dagster_shared.check import CheckError
 
 from assets.access import audit
-
 from assets.governance import evidence_pack
 from assets.settings import Settings
 from pipelines.defs.resources import PolicyProfile, PseudonymKey
@@ -37,7 +36,7 @@ def _lineage(context: dg.AssetExecutionContext) -> list[evidence_pack.LineageNod
             continue
         node = graph.get(key)
         last = context.instance.get_latest_materialization_event(key) if node.is_materializable else None
-        when = (datetime.fromtimestamp(last.timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = (datetime.fromtimestamp(last.timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
                 if last else ("external (landing zone)" if not node.is_materializable else None))
         nodes.append(evidence_pack.LineageNode(
             key.to_user_string(), node.group_name or "", tuple(sorted(p.to_user_string() for p in node.parent_keys)),

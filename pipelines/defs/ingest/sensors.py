@@ -3,7 +3,6 @@ import hashlib
 import dagster as dg
 
 from assets import locations
-
 from assets.ingest import landing
 from pipelines.defs.resources import CallStore
 from pipelines.partitions import call_dates
