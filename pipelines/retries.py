@@ -37,6 +37,9 @@ def retry_transient(fn):
         except Exception as exc:
             if not is_transient(exc):
                 raise
+            if context.retry_number >= MAX_RETRIES:
+                context.log.error(f"transient {type(exc).__name__} again after {MAX_RETRIES} retries; giving up")
+                raise
             delay = BASE_DELAY_S * 2 ** context.retry_number * random.uniform(0.75, 1.25)
             context.log.warning(f"transient {type(exc).__name__}; retry {context.retry_number + 1} of "
                                 f"{MAX_RETRIES} in {delay:.0f}s")

@@ -81,5 +81,9 @@ def test_a_missing_warehouse_folder_is_not_mistaken_for_a_lock(fast_retries):
 
 def test_retries_give_up_after_the_limit(fast_retries):
     flaky, attempts = _flaky_asset(TimeoutError("object store timed out"), failures=99)
-    result = dg.materialize([flaky], raise_on_error=False)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([flaky], raise_on_error=False, instance=instance)
+        said = [e.user_message for e in instance.all_logs(result.run_id) if "retr" in (e.user_message or "")]
     assert not result.success and len(attempts) == retries.MAX_RETRIES + 1
+    assert not any(f"retry {retries.MAX_RETRIES + 1} of" in m for m in said), said
+    assert any("giving up" in m for m in said), said

@@ -36,7 +36,6 @@ def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
     key=["themes", "call_themes"],
     deps=[CANON, theme_registry],
     partitions_def=call_dates,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_WRITER_POOL,
     group_name="themes",
     kinds={"duckdb", "python"},
