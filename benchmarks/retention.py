@@ -1,5 +1,10 @@
 """Retention benchmark: how a sweep of expired calls grows from 10 000 to 100 000 calls.
 
+The sweep is the scheduled path: `retention.sweep` is exactly what the nightly retention job's
+assets call, `delete_class` for each data class in the schedule's order (each under one
+checkpoint) and then `close_sweep` (the certificate asset); here over every call date at once, as
+a backlog, where the schedule runs one call date per run.
+
 Each call is written with every data class (two small files: audio and its redacted copy;
 rows in nine tables) by `assets.synthetic_warehouse`, all past every retention period, so the
 sweep takes each call through its whole end of life: six data classes, the call record, the
