@@ -91,7 +91,7 @@ class Secret:
 
 
 PSEUDONYM = Secret("pseudonym", "pseudonym_key", "key_file")
-# AES-256 wants exactly 32 bytes; `audio_vault` derives them from whatever length is given.
+# AES-256 wants exactly 32 bytes; `assets.audio.vault` derives them from whatever length is given.
 AUDIO = Secret("audio", "audio_key", "audio_key_file")
 ALL = (PSEUDONYM, AUDIO)
 

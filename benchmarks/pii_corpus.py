@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from assets.pii.spoken import nhs_check_digit
+from assets.synthetic.demo_calls import nhs_number
 
 FIRST = ["Sarah", "David", "Emma", "James", "Mary", "Peter", "Helen", "John", "Aisha", "Tomasz", "Priya", "Gareth"]
 LAST = ["Jones", "Smith", "Wilson", "Taylor", "Brown", "Walker", "Clarke", "Davies", "Okafor", "Nowak", "Patel", "Hughes"]
@@ -71,13 +71,6 @@ def _pair_words(two: str) -> str:
     if n < 20:
         return teens[n - 10]
     return TENS[n // 10 - 2] + ("" if n % 10 == 0 else " " + DIGIT_WORDS[n % 10])
-
-
-def nhs_number(rng: random.Random) -> str:
-    while True:
-        first_nine = "".join(str(rng.randint(0, 9)) for _ in range(9))
-        if (check := nhs_check_digit(first_nine)) is not None:
-            return first_nine + str(check)
 
 
 def build(seed: int = 5, per_template: int = 16) -> list[Line]:

@@ -6,7 +6,7 @@ checkpoint) and then `close_sweep` (the certificate asset); here over every call
 a backlog, where the schedule runs one call date per run.
 
 Each call is written with every data class (two small files: audio and its redacted copy;
-rows in nine tables) by `assets.synthetic_warehouse`, all past every retention period, so the
+rows in nine tables) by `assets.synthetic.warehouse_rows`, all past every retention period, so the
 sweep takes each call through its whole end of life: six data classes, the call record, the
 deletion log and a certificate. Measured in the same run, on an identical copy:
 

@@ -2,7 +2,7 @@
 callcanon's theme model and for stock BERTopic (UMAP + HDBSCAN defaults, same embeddings) in
 the same run.
 
-- Agreement: a generated canon (`assets.theme_corpus`) of five clear themes; adjusted Rand index
+- Agreement: a generated canon (`assets.synthetic.theme_corpus`) of five clear themes; adjusted Rand index
   (ARI) and NMI of each model's topics against the truth (target: ARI >= 0.8).
 - Spike: the ombudsman scenario (8 weeks of calls, one day with 20 extra pain-relief calls) is
   refitted and built into the marts by the real dbt project; which theme-days are flagged

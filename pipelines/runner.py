@@ -108,7 +108,7 @@ def sweep_retention(instance: dg.DagsterInstance, as_of: date, log=print) -> lis
     from pipelines.defs.retention.assets import due_partitions, run_config
 
     definitions = defs()
-    days = due_partitions(as_of)
+    days, too_early = due_partitions(as_of)
     log(f"retention sweep as of {as_of}: {len(days)} call date(s) with data due")
     run_ids = []
     job = definitions.resolve_job_def("retention")
@@ -118,6 +118,10 @@ def sweep_retention(instance: dg.DagsterInstance, as_of: date, log=print) -> lis
         run_ids.append(_check(result, f"retention of {day}"))
     if days:
         run_ids.append(finish_erasure(instance))
+    if too_early:
+        raise PipelineRunFailed(
+            f"data is due on {len(too_early)} call date(s) before the first call date (CALLCANON_FIRST_CALL_DATE, "
+            f"earliest {too_early[0]}): retention cannot delete it until the setting is moved back to that date")
     return run_ids
 
 

@@ -47,7 +47,7 @@ def child_env(data_dir: Path, **extra: str) -> dict[str, str]:
 class PipelineRun:
     data_dir: Path
     warehouse: Path
-    calls: list  # assets.demo_data.DemoCall
+    calls: list  # assets.synthetic.demo_calls.DemoCall
     instance: object
     today: date
     planted: str = PLANTED  # in calls[1]'s sidecar, as an unknown field

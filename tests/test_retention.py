@@ -1,7 +1,7 @@
 """Retention under each policy profile, through the real Dagster retention assets, with a frozen
 clock (`as_of`): a call walks its whole life, holds suspend it, crashes converge, dry runs touch
 nothing. The calls are written straight into a real DuckDB warehouse and real files
-(`assets.synthetic_warehouse`), every data class present, so years pass in milliseconds."""
+(`assets.synthetic.warehouse_rows`), every data class present, so years pass in milliseconds."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Themes analysts can trust: ids that survive a refit, new calls assigned without one, and the
 ombudsman's scenario (20 calls in one day about pain relief) standing out as a theme and a
 spike in the marts. Real BERTopic on the packaged embedding model, real DuckDB, real dbt via
-Dagster; the canon is generated (`assets.theme_corpus`) so the true themes are known."""
+Dagster; the canon is generated (`assets.synthetic.theme_corpus`) so the true themes are known."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Register landed calls in `casework.calls` and seal their audio into the store.
 
-The row is written before the audio is sealed into the store (`assets.audio_vault`, atomic) and
+The row is written before the audio is sealed into the store (`assets.audio.vault`, atomic) and
 the landed file removed, so a crash in between leaves the files in the landing zone and the next
 run simply registers and seals them again (an upsert): nothing is lost and nothing is doubled.
 The row's checksum and size are the recording's own, as the telephony system sent it.

@@ -7,7 +7,7 @@ rule is testable alone; `assets.pii` wraps them as Presidio recognisers.
 
 Granularity (the ombudsman policy's balance of usefulness and re-identification risk): a date
 keeps its month and year and loses its day; an age keeps its decade (`80-89`); a known place its
-NHS region (`assets.places`). These are not tokens: nothing needs to re-link them, and "March",
+NHS region (`assets.pii.places`). These are not tokens: nothing needs to re-link them, and "March",
 "80-89" or "North West" is what an analyst can use.
 """
 

@@ -24,7 +24,7 @@ TOKEN = re.compile(r"<[A-Z_]+_[0-9a-f]{8}>")
 
 # What counts as an identifier in the canon. ORGANIZATION is deliberately absent: trust and
 # department names are what analysts need (ombudsman policy §4.4, usefulness vs risk).
-# DATE and AGE are generalised (month, decade), not tokenised: see `assets.conversational_pii`.
+# DATE and AGE are generalised (month, decade), not tokenised: see `assets.pii.conversational`.
 ENTITIES = (
     "PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "UK_NHS", "UK_NINO", "UK_POSTCODE",
     "ID_NUMBER", "COMPLAINT_REF", "DATE", "AGE",

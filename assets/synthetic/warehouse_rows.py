@@ -26,7 +26,7 @@ class SynthCall:
 
 def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
     """Files under `root/audio` and `root/redacted_audio`, rows in every table, in one go.
-    With a vault (`assets.audio_vault`) the files are sealed as ingest seals them; without, they
+    With a vault (`assets.audio.vault`) the files are sealed as ingest seals them; without, they
     are plain marker files (the retention benchmark: unlink cost does not depend on content)."""
     now = datetime.now(UTC)
     rows: dict[str, list[tuple]] = {t: [] for t in (

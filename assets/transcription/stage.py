@@ -111,7 +111,7 @@ def write_transcribed(conn, out: Transcribed) -> StageResult:
 def transcribe_date(conn, call_date, vault, config: WhisperConfig = WhisperConfig(), log=None) -> StageResult:
     """Transcribe the calls of one date whose audio is still held, and write the partition's
     transcripts, segments and words in one transaction. Audio is unsealed by `vault`
-    (`assets.audio_vault`) into memory, one call at a time; a broken seal quarantines the call.
+    (`assets.audio.vault`) into memory, one call at a time; a broken seal quarantines the call.
 
     A call whose transcript already has this cache key (same audio, model and settings) is not
     transcribed again. Calls whose audio retention removed keep the transcript they have: a

@@ -4,8 +4,10 @@ migrations (`schema/migrations/NNNN_*.sql`) for warehouses made before a change.
 A new warehouse gets the schema files and the latest version. An existing one gets the schema
 files too (they only create what is missing: a new table) and then every migration above the
 version it records; a warehouse from before versions (no `governance.schema_version`) counts as
-version 0. Every connection the pipeline opens asks `ensure_schema`, which is one query once the
-warehouse is current: the DDL runs once, not on every step.
+version 0. So every change to the schema files comes with a new migration number (its file holds
+the ALTERs an old warehouse needs, or only a comment when the change is a new table). Every
+connection the pipeline opens asks `ensure_schema`, which is one query once the warehouse is
+current: the DDL runs once, not on every step.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 -- The `governance` schema as it is now: all of it on a new warehouse, its new tables on an old one.
 CREATE SCHEMA IF NOT EXISTS governance;
 
--- The audit trail (append-only, hash-chained; `assets.audit`). No personal data: calls are named
+-- The audit trail (append-only, hash-chained; `assets.access.audit`). No personal data: calls are named
 -- by a hash of their id, subjects by pseudonym token, reasons are stored pseudonymised, so an
 -- erasure never has to rewrite the chain. Its head (last seq and hash) is kept outside the
 -- warehouse, so cutting records off the end shows.

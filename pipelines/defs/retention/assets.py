@@ -120,14 +120,18 @@ erasure_finish_job = dg.define_asset_job(
 )
 
 
-def due_partitions(as_of: date) -> list[date]:
+def due_partitions(as_of: date) -> tuple[list[date], list[date]]:
+    """(call dates with data due that are partitions, those before the first call date): the
+    latter cannot be swept by the job, and say so rather than failing every night."""
     from assets import warehouse
     from assets.policy import load_policy
     from assets.settings import Settings
 
     settings = Settings.from_env()
     with warehouse.connect(settings.warehouse_path, read_only=True) as conn:
-        return retention.due_dates(conn, load_policy(settings.policy), as_of)
+        days = retention.due_dates(conn, load_policy(settings.policy), as_of)
+    first = call_dates.start.date()
+    return [d for d in days if d >= first], [d for d in days if d < first]
 
 
 @dg.schedule(job=retention_job, cron_schedule="30 2 * * *", execution_timezone="Europe/London",
@@ -137,9 +141,12 @@ def due_partitions(as_of: date) -> list[date]:
 def retention_schedule(context: dg.ScheduleEvaluationContext):
     as_of = context.scheduled_execution_time.date()
     try:
-        days = due_partitions(as_of)
+        days, too_early = due_partitions(as_of)
     except Exception as exc:  # the warehouse is busy or missing: tomorrow's tick catches up
         return dg.SkipReason(f"could not read the warehouse: {type(exc).__name__}")
+    if too_early:
+        context.log.error(f"{len(too_early)} call date(s) with data due are before the first call date "
+                          f"(CALLCANON_FIRST_CALL_DATE): set it earlier so retention can delete them")
     if not days:
         return dg.SkipReason(f"nothing due on {as_of}")
     return [dg.RunRequest(run_key=f"{as_of}:{d}", partition_key=d.isoformat(),
