@@ -256,6 +256,7 @@ class AccessLayer:
             seq = self._record(req, f"refused:{refusal[0]}", number[0] if number else None)
             raise AccessRefused(refusal[0], refusal[1], seq)
         seq = self._record(req, f"granted:for {for_user}", number[0])
-        self.conn.execute("INSERT INTO governance.access_approvals VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          [call_ref(call_id), purpose, for_user, approver, approver_role, warehouse.utcnow(), seq])
+        warehouse.insert_row(self.conn, "governance.access_approvals", call_ref=call_ref(call_id), purpose=purpose,
+                             for_user=for_user, approved_by=approver, approver_role=approver_role,
+                             approved_at=warehouse.utcnow(), audit_seq=seq)
         return seq

@@ -110,6 +110,6 @@ def redact_date(conn, call_date, pseudonymiser, vault: audio_vault.AudioVault, o
             vault.seal_bytes(wav, dest, call_id)
         done.append((call_id, str(dest), len(intervals), seconds))
     warehouse.replace_rows(conn, "casework.redacted_audio", "call_id", [d[0] for d in done],
-                           ("call_id", "call_date", "path", "spans", "seconds_redacted"),
-                           [(c, call_date, p, n, s) for c, p, n, s in done])
+                           [dict(call_id=c, call_date=call_date, path=p, spans=n, seconds_redacted=s)
+                            for c, p, n, s in done])
     return [(c, s) for c, _, _, s in done]

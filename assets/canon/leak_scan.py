@@ -80,8 +80,8 @@ def record_date(conn, call_date) -> list[Finding]:
     `canon.leak_scan`, replacing that date's earlier scan."""
     findings = scan_date(conn, call_date)
     warehouse.replace_rows(conn, "canon.leak_scan", "call_date", [call_date],
-                           ("call_id", "call_date", "findings", "kinds", "scanned_at"),
-                           [(f.call_id, call_date, f.count, json.dumps(f.kinds), warehouse.utcnow()) for f in findings])
+                           [dict(call_id=f.call_id, call_date=call_date, findings=f.count, kinds=json.dumps(f.kinds),
+                                 scanned_at=warehouse.utcnow()) for f in findings])
     return findings
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 from assets import warehouse
 from assets.pii.pseudonymiser import TOKEN, Pseudonymiser
 
-CANON_COLUMNS = ("call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced",
-                 "pseudonymised_at", "caller_text")
-
 
 def caller_spans(text: str, segments: list[tuple[str, str]]) -> list[tuple[int, int]] | None:
     """Where the caller's turns lie in the transcript text (the segments joined by spaces), or
@@ -51,7 +48,7 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
         number_token = pseudonymiser.token("PHONE_NUMBER", number) if number else None
         if number_token:
             found.add(number_token)
-        tokens.extend((call_id, t) for t in sorted(found))
+        tokens.extend(dict(call_id=call_id, token=t) for t in sorted(found))
         if (("call", call_id) in restricted or ("complaint", complaint) in restricted
                 or ("number", number_token) in restricted
                 or any(p in red.text for p in people)):
@@ -59,12 +56,13 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
             continue
         spans = caller_spans(text, segments.get(call_id, []))
         caller = pseudonymiser.redact_spans(text, red.entities, spans) if spans else None
-        out.append((call_id, d, direction, team, area, red.text, len(red.entities), warehouse.utcnow(), caller))
+        out.append(dict(call_id=call_id, call_date=d, direction=direction, team=team, service_area=area,
+                        text=red.text, entities_replaced=len(red.entities), pseudonymised_at=warehouse.utcnow(),
+                        caller_text=caller))
     ids = [r[0] for r in rows]
     with warehouse.transaction(conn):
-        warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids, CANON_COLUMNS, out, atomic=False)
-        warehouse.replace_rows(conn, "casework.call_pseudonyms", "call_id", ids, ("call_id", "token"),
-                               tokens, atomic=False)
+        warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids, out, atomic=False)
+        warehouse.replace_rows(conn, "casework.call_pseudonyms", "call_id", ids, tokens, atomic=False)
     return len(out), withheld
 
 

@@ -13,8 +13,8 @@ def restrict(conn, pseudonymiser: Pseudonymiser, kind: str, value: str, reason: 
     on their next build). Returns how many calls were withdrawn."""
     ref = subject_ref(pseudonymiser, kind, value)
     with warehouse.transaction(conn):
-        conn.execute("INSERT OR REPLACE INTO governance.restrictions VALUES (?, ?, ?, ?)",
-                     [kind, ref, reason, warehouse.utcnow()])
+        warehouse.insert_row(conn, "governance.restrictions", replace=True, kind=kind, ref=ref, reason=reason,
+                             requested_at=warehouse.utcnow())
         calls = matching_calls(conn, pseudonymiser, kind, ref)
         if calls:
             for table in ("canon.transcripts", "canon.leak_scan", "themes.call_themes"):

@@ -20,13 +20,6 @@ from assets import locations, storage, warehouse
 from assets.audio import vault as audio_vault
 from assets.ingest import landing
 
-CALL_COLUMNS = (
-    "call_id", "started_at", "call_date", "direction", "staff_id", "team", "external_number",
-    "complaint_id", "case_last_activity", "service_area", "privacy_notice_played",
-    "recording_stopped_on_request", "channels", "extra", "audio_path", "audio_sha256",
-    "audio_bytes", "audio_deleted_at", "ingested_at",
-)
-
 
 @dataclass
 class IngestResult:
@@ -46,14 +39,16 @@ def store_dir_for(store_root: Path, call_date: date) -> Path:
     return store_root / call_date.isoformat()
 
 
-def _row(call: landing.LandedCall, stored_audio: Path) -> tuple:
+def _row(call: landing.LandedCall, stored_audio: Path) -> dict:
     s = call.sidecar
-    return (
-        s.call_id, s.started_at, s.call_date, s.direction, s.staff_id, s.team, s.external_number,
-        s.complaint_id, s.case_last_activity, s.service_area, s.privacy_notice_played,
-        s.recording_stopped_on_request, json.dumps(s.channels) if s.channels else None,
-        json.dumps(s.extra_fields, default=str), str(stored_audio), sha256_of(call.audio_path),
-        call.audio_path.stat().st_size, None, datetime.now(UTC),
+    return dict(
+        call_id=s.call_id, started_at=s.started_at, call_date=s.call_date, direction=s.direction,
+        staff_id=s.staff_id, team=s.team, external_number=s.external_number, complaint_id=s.complaint_id,
+        case_last_activity=s.case_last_activity, service_area=s.service_area,
+        privacy_notice_played=s.privacy_notice_played, recording_stopped_on_request=s.recording_stopped_on_request,
+        channels=json.dumps(s.channels) if s.channels else None, extra=json.dumps(s.extra_fields, default=str),
+        audio_path=str(stored_audio), audio_sha256=sha256_of(call.audio_path),
+        audio_bytes=call.audio_path.stat().st_size, ingested_at=datetime.now(UTC),
     )
 
 
@@ -94,7 +89,7 @@ def ingest_date(
         # point leaves the landing files, so a re-run finishes the job; never a row without audio.
         with storage.writing("audio store", dest):
             vault.seal_file(item.audio_path, stored_audio, item.sidecar.call_id)
-        warehouse.replace_rows(conn, "casework.calls", "call_id", [row[0]], CALL_COLUMNS, [row])
+        warehouse.replace_rows(conn, "casework.calls", "call_id", [row["call_id"]], [row])
         item.audio_path.unlink()
         # The row holds every sidecar field (unknown ones in extra_fields), so the store keeps no
         # second copy of the metadata: one place to serve, restrict and erase, one file less to sweep.

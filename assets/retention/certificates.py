@@ -46,10 +46,11 @@ def issue_certificate(conn, certificate_id: str, kind: str, policy: str, reason:
         suspended_by_hold=suspended_by_hold,
     )
     cert.digest = certificate_digest(cert)
-    conn.execute(
-        "INSERT OR REPLACE INTO governance.erasure_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [cert.certificate_id, kind, warehouse.utcnow(), policy, reason, scope, as_of, json.dumps(cert.counts),
-         cert.bytes_deleted, cert.call_refs, suspended_by_hold, cert.digest])
+    warehouse.insert_row(
+        conn, "governance.erasure_certificates", replace=True, certificate_id=cert.certificate_id, kind=kind,
+        issued_at=warehouse.utcnow(), policy=policy, reason=reason, scope=scope, as_of=as_of,
+        counts=json.dumps(cert.counts), bytes_deleted=cert.bytes_deleted, call_refs=cert.call_refs,
+        suspended_by_hold=suspended_by_hold, digest=cert.digest)
     return cert
 
 

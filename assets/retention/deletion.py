@@ -90,12 +90,10 @@ def unlink_files(files: dict[str, list[str]]) -> dict[str, int]:
 
 def _log(conn, items: list[Due], policy: str, certificate_id: str, reason: str, sizes: dict[str, int]) -> None:
     now = warehouse.utcnow()
-    warehouse.insert_rows(
-        conn, "governance.retention_log",
-        ("run_at", "policy", "rule", "data_class", "call_ref", "call_date", "expired_on", "bytes_deleted",
-         "certificate_id", "reason"),
-        [(now, policy, d.rule, d.data_class, call_ref(d.call_id), d.call_date, d.expires_on,
-          sizes.get(d.call_id, 0), certificate_id, reason) for d in items])
+    warehouse.insert_rows(conn, "governance.retention_log", [
+        dict(run_at=now, policy=policy, rule=d.rule, data_class=d.data_class, call_ref=call_ref(d.call_id),
+             call_date=d.call_date, expired_on=d.expires_on, bytes_deleted=sizes.get(d.call_id, 0),
+             certificate_id=certificate_id, reason=reason) for d in items])
 
 
 def delete(conn, items: list[Due], policy: str, certificate_id: str, reason: str = "retention") -> int:

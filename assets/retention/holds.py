@@ -22,9 +22,8 @@ def held_calls(conn, pseudonymiser: Pseudonymiser) -> set[str]:
 
 def place_hold(conn, pseudonymiser: Pseudonymiser, kind: str, value: str, reason: str) -> int:
     ref = subject_ref(pseudonymiser, kind, value)
-    return conn.execute(
-        "INSERT INTO governance.legal_holds (kind, ref, reason, placed_at) VALUES (?, ?, ?, ?) RETURNING hold_id",
-        [kind, ref, reason, warehouse.utcnow()]).fetchone()[0]
+    return warehouse.insert_row(conn, "governance.legal_holds", returning="hold_id", kind=kind, ref=ref,
+                                reason=reason, placed_at=warehouse.utcnow())
 
 
 def list_holds(conn) -> list[tuple]:

@@ -49,8 +49,8 @@ def rewrite_warehouse(path: Path, force: bool = False) -> Rewrite:
         conn.execute(f'COPY FROM DATABASE "{name}" TO callcanon_fresh')
         conn.execute("DETACH callcanon_fresh")
     with warehouse.connect(str(fresh)) as conn:
-        conn.execute("INSERT INTO governance.warehouse_rewrites VALUES (?, ?, ?, ?)",
-                     [warehouse.utcnow(), high, before, fresh.stat().st_size])
+        warehouse.insert_row(conn, "governance.warehouse_rewrites", rewritten_at=warehouse.utcnow(),
+                             log_high_water=high, bytes_before=before, bytes_after=fresh.stat().st_size)
         conn.execute("CHECKPOINT")
     _fsync(fresh)
     os.replace(fresh, path)

@@ -146,10 +146,9 @@ def write_canon(conn, calls: list[CorpusCall]) -> None:
     from assets import warehouse
     now = warehouse.utcnow()
     with warehouse.transaction(conn):
-        warehouse.insert_rows(
-            conn, "canon.transcripts", ("call_id", "call_date", "direction", "team", "service_area", "text",
-                                        "entities_replaced", "pseudonymised_at"),
-            [(c.call_id, c.call_date, "inbound", c.team, c.service_area, c.text, 2, now) for c in calls])
-        warehouse.insert_rows(
-            conn, "canon.leak_scan", ("call_id", "call_date", "findings", "kinds", "scanned_at"),
-            [(c.call_id, c.call_date, 0, "{}", now) for c in calls])
+        warehouse.insert_rows(conn, "canon.transcripts", [
+            dict(call_id=c.call_id, call_date=c.call_date, direction="inbound", team=c.team,
+                 service_area=c.service_area, text=c.text, entities_replaced=2, pseudonymised_at=now)
+            for c in calls])
+        warehouse.insert_rows(conn, "canon.leak_scan", [
+            dict(call_id=c.call_id, call_date=c.call_date, findings=0, kinds="{}", scanned_at=now) for c in calls])

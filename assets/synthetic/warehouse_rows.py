@@ -11,7 +11,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from assets import warehouse
-from assets.ingest.register import CALL_COLUMNS
+
+# Every table a call's data lives in, in the order they are written.
+TABLES = ("casework.calls", "casework.transcripts", "casework.segments", "casework.words", "casework.redacted_audio",
+          "canon.transcripts", "canon.leak_scan", "themes.call_themes", "casework.call_pseudonyms")
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,7 @@ def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
     With a vault (`assets.audio.vault`) the files are sealed as ingest seals them; without, they
     are plain marker files (the retention benchmark: unlink cost does not depend on content)."""
     now = datetime.now(UTC)
-    rows: dict[str, list[tuple]] = {t: [] for t in (
-        "calls", "transcripts", "segments", "words", "redacted", "canon", "scan", "themes", "tokens")}
+    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
     for c in calls:
         name = f"{c.call_id}.wav" + (".sealed" if vault else "")
         audio = root / "audio" / c.call_date.isoformat() / name
@@ -43,34 +45,25 @@ def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
             else:
                 path.write_bytes(content)
         started = datetime.combine(c.call_date, datetime.min.time(), tzinfo=UTC)
-        rows["calls"].append((
-            c.call_id, started, c.call_date, "inbound", "staff-01", "intake", c.external_number, c.complaint_id,
-            c.case_last_activity, "maternity", True, False, None, "{}", str(audio), "0" * 64, 260, None, now))
+        who = dict(call_id=c.call_id, call_date=c.call_date)
+        rows["casework.calls"].append(dict(
+            who, started_at=started, direction="inbound", staff_id="staff-01", team="intake",
+            external_number=c.external_number, complaint_id=c.complaint_id, case_last_activity=c.case_last_activity,
+            service_area="maternity", privacy_notice_played=True, recording_stopped_on_request=False, extra="{}",
+            audio_path=str(audio), audio_sha256="0" * 64, audio_bytes=260, ingested_at=now))
         text = f"transcript of {c.call_id} about pain relief"
-        rows["transcripts"].append((c.call_id, c.call_date, text, "en", 60.0, "synthetic", now))
-        rows["segments"].append((c.call_id, 0, c.call_date, "caller", 0.0, 5.0, text))
-        rows["words"].append((c.call_id, 0, 0, "caller", 0.0, 0.5, "transcript"))
-        rows["redacted"].append((c.call_id, c.call_date, str(redacted), 0, 0.0))
-        rows["canon"].append((c.call_id, c.call_date, "inbound", "intake", "maternity",
-                              "a call about pain relief", 1, now))
-        rows["scan"].append((c.call_id, c.call_date, 0, "{}", now))
-        rows["themes"].append((c.call_id, 0, c.call_date, "maternity", "intake"))
-        rows["tokens"].append((c.call_id, c.person))
+        rows["casework.transcripts"].append(dict(who, text=text, language="en", duration_s=60.0, model="synthetic",
+                                                 transcribed_at=now))
+        rows["casework.segments"].append(dict(who, seg_idx=0, speaker="caller", start_s=0.0, end_s=5.0, text=text))
+        rows["casework.words"].append(dict(call_id=c.call_id, seg_idx=0, word_idx=0, speaker="caller", start_s=0.0,
+                                           end_s=0.5, word="transcript"))
+        rows["casework.redacted_audio"].append(dict(who, path=str(redacted), spans=0, seconds_redacted=0.0))
+        rows["canon.transcripts"].append(dict(who, direction="inbound", team="intake", service_area="maternity",
+                                              text="a call about pain relief", entities_replaced=1,
+                                              pseudonymised_at=now))
+        rows["canon.leak_scan"].append(dict(who, findings=0, kinds="{}", scanned_at=now))
+        rows["themes.call_themes"].append(dict(who, theme_id=0, service_area="maternity", team="intake"))
+        rows["casework.call_pseudonyms"].append(dict(call_id=c.call_id, token=c.person))
     with warehouse.transaction(conn):
-        warehouse.insert_rows(conn, "casework.calls", CALL_COLUMNS, rows["calls"])
-        warehouse.insert_rows(conn, "casework.transcripts", (
-            "call_id", "call_date", "text", "language", "duration_s", "model", "transcribed_at"), rows["transcripts"])
-        warehouse.insert_rows(conn, "casework.segments", (
-            "call_id", "seg_idx", "call_date", "speaker", "start_s", "end_s", "text"), rows["segments"])
-        warehouse.insert_rows(conn, "casework.words", (
-            "call_id", "seg_idx", "word_idx", "speaker", "start_s", "end_s", "word"), rows["words"])
-        warehouse.insert_rows(conn, "casework.redacted_audio", (
-            "call_id", "call_date", "path", "spans", "seconds_redacted"), rows["redacted"])
-        warehouse.insert_rows(conn, "canon.transcripts", (
-            "call_id", "call_date", "direction", "team", "service_area", "text", "entities_replaced",
-            "pseudonymised_at"), rows["canon"])
-        warehouse.insert_rows(conn, "canon.leak_scan", (
-            "call_id", "call_date", "findings", "kinds", "scanned_at"), rows["scan"])
-        warehouse.insert_rows(conn, "themes.call_themes", (
-            "call_id", "theme_id", "call_date", "service_area", "team"), rows["themes"])
-        warehouse.insert_rows(conn, "casework.call_pseudonyms", ("call_id", "token"), rows["tokens"])
+        for table in TABLES:
+            warehouse.insert_rows(conn, table, rows[table])

@@ -61,9 +61,9 @@ class Refit:
 
 
 def _write_assignments(conn, rows: list[tuple], theme_ids: list[int]) -> None:
-    warehouse.insert_rows(
-        conn, "themes.call_themes", ("call_id", "theme_id", "call_date", "service_area", "team"),
-        [(r[0], theme, r[1], r[2], r[3]) for r, theme in zip(rows, theme_ids)])
+    warehouse.insert_rows(conn, "themes.call_themes", [
+        dict(call_id=r[0], theme_id=theme, call_date=r[1], service_area=r[2], team=r[3])
+        for r, theme in zip(rows, theme_ids)])
 
 
 def refit(conn, n_themes: int | None = None) -> Refit:
@@ -94,9 +94,10 @@ def refit(conn, n_themes: int | None = None) -> Refit:
         _write_assignments(conn, rows, [assigned[r[0]] for r in rows])
         refit_ = Refit(themes, assigned, new_themes=len(found - set(known)), kept_themes=len(found & set(known)),
                        inactive_themes=len(set(known) - found), reassigned_share=moved)
-        conn.execute("INSERT INTO themes.fits VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     [now, len(rows), len(themes), refit_.new_themes, refit_.kept_themes,
-                      refit_.inactive_themes, moved, sorted(result.script)])
+        warehouse.insert_row(conn, "themes.fits", fitted_at=now, calls=len(rows), themes=len(themes),
+                             new_themes=refit_.new_themes, kept_themes=refit_.kept_themes,
+                             inactive_themes=refit_.inactive_themes, reassigned_share=moved,
+                             script_sentences=sorted(result.script))
     return refit_
 
 

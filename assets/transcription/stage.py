@@ -9,16 +9,6 @@ from dataclasses import dataclass, field
 from assets import audio, locations, warehouse
 from assets.transcription.whisper import WhisperConfig, transcribe_audio
 
-TRANSCRIPT_COLUMNS = ("call_id", "call_date", "text", "language", "duration_s", "model", "cache_key",
-                      "avg_logprob", "quality", "speakers", "transcribed_at")
-
-
-SEGMENT_COLUMNS = ("call_id", "seg_idx", "call_date", "speaker", "start_s", "end_s", "text",
-                   "avg_logprob", "no_speech_prob", "compression_ratio")
-
-
-WORD_COLUMNS = ("call_id", "seg_idx", "word_idx", "speaker", "start_s", "end_s", "word", "probability")
-
 
 @dataclass
 class StageResult:
@@ -78,12 +68,17 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
         result.transcribed += 1
         result.audio_seconds += t.duration_s
         result.elapsed_s += t.elapsed_s
-        out.transcripts.append((call_id, call_date, t.text, t.language, t.duration_s, config.model, key,
-                                t.avg_logprob, t.quality, len({s.speaker for s in t.segments}), warehouse.utcnow()))
+        out.transcripts.append(dict(
+            call_id=call_id, call_date=call_date, text=t.text, language=t.language, duration_s=t.duration_s,
+            model=config.model, cache_key=key, avg_logprob=t.avg_logprob, quality=t.quality,
+            speakers=len({s.speaker for s in t.segments}), transcribed_at=warehouse.utcnow()))
         for n, s in enumerate(t.segments):
-            out.segments.append((call_id, n, call_date, s.speaker, s.start_s, s.end_s, s.text,
-                                 s.avg_logprob, s.no_speech_prob, s.compression_ratio))
-            out.words.extend((call_id, n, k, s.speaker, w.start_s, w.end_s, w.word, w.probability)
+            out.segments.append(dict(
+                call_id=call_id, seg_idx=n, call_date=call_date, speaker=s.speaker, start_s=s.start_s,
+                end_s=s.end_s, text=s.text, avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob,
+                compression_ratio=s.compression_ratio))
+            out.words.extend(dict(call_id=call_id, seg_idx=n, word_idx=k, speaker=s.speaker, start_s=w.start_s,
+                                  end_s=w.end_s, word=w.word, probability=w.probability)
                              for k, w in enumerate(s.words))
         if log:
             log(f"transcribed {i}/{len(calls)} calls, {result.audio_seconds / 3600:.3f} h audio, "
@@ -99,9 +94,9 @@ def write_transcribed(conn, out: Transcribed) -> StageResult:
         if out.done:
             for table in ("casework.words", "casework.segments", "casework.transcripts"):
                 conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [out.done])
-            warehouse.insert_rows(conn, "casework.transcripts", TRANSCRIPT_COLUMNS, out.transcripts)
-            warehouse.insert_rows(conn, "casework.segments", SEGMENT_COLUMNS, out.segments)
-            warehouse.insert_rows(conn, "casework.words", WORD_COLUMNS, out.words)
+            warehouse.insert_rows(conn, "casework.transcripts", out.transcripts)
+            warehouse.insert_rows(conn, "casework.segments", out.segments)
+            warehouse.insert_rows(conn, "casework.words", out.words)
             conn.execute(
                 "DELETE FROM casework.quarantine WHERE stage = 'transcribe' AND item IN (SELECT unnest(?))",
                 [out.done])

@@ -4,7 +4,7 @@ writes with `replace_rows`, so re-running is idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -60,8 +60,7 @@ def replace_rows(
     table: str,
     key: str,
     keys: Iterable[Any],
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Sequence[Mapping[str, Any]],
     atomic: bool = True,
 ) -> None:
     """Delete the rows for `keys`, then insert `rows`, in one transaction (or the caller's, with
@@ -70,26 +69,38 @@ def replace_rows(
     with (transaction(conn) if atomic else nullcontext()):
         if keys:
             conn.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT unnest(?))", [keys])
-        insert_rows(conn, table, columns, rows)
+        insert_rows(conn, table, rows)
 
 
-def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str],
-                rows: Sequence[Sequence[Any]]) -> None:
-    """Bulk insert through Arrow: DuckDB's executemany goes row by row, which is slow for the
+def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Bulk insert of rows given as {column: value}: each value is named where it is made, so no
+    list of a table's columns is kept outside its .sql file (columns left out take their
+    default). Through Arrow: DuckDB's executemany goes row by row, which is slow for the
     thousands of word rows one day of calls produces."""
     if not rows:
         return
     import pyarrow as pa
 
-    batch = pa.Table.from_pylist([dict(zip(columns, row)) for row in rows])
+    columns = ", ".join(rows[0])
+    batch = pa.Table.from_pylist(list(rows))
     conn.register("_insert_batch", batch)
     try:
-        conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _insert_batch")
+        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _insert_batch")
     finally:
         try:
             conn.unregister("_insert_batch")
         except duckdb.Error:
             pass  # an aborted transaction refuses even this; let the insert's own error surface
+
+
+def insert_row(conn: duckdb.DuckDBPyConnection, table: str, replace: bool = False, returning: str | None = None,
+               **values: Any):
+    """One row, its columns named: `INSERT [OR REPLACE] INTO table (names) VALUES (...)`. Returns
+    the `returning` column's value when asked."""
+    sql = (f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({', '.join(values)}) "
+           f"VALUES ({', '.join('?' * len(values))})" + (f" RETURNING {returning}" if returning else ""))
+    result = conn.execute(sql, list(values.values()))
+    return result.fetchone()[0] if returning else None
 
 
 def row_counts(database: str, relations: dict[str, str]) -> dict[str, int]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import duckdb
 
+from assets.warehouse.db import insert_row, utcnow
+
 
 def record_quarantine(
     conn: duckdb.DuckDBPyConnection, item: str, stage: str, reason: str, detail: str, location: str
 ) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO casework.quarantine VALUES (?, ?, ?, ?, ?, now())",
-        [item, stage, reason, detail, location],
-    )
+    insert_row(conn, "casework.quarantine", replace=True, item=item, stage=stage, reason=reason, detail=detail,
+               location=location, quarantined_at=utcnow())
 
 
 def clear_quarantine(conn: duckdb.DuckDBPyConnection, item: str, stage: str) -> None:

@@ -16,7 +16,7 @@ from importlib import resources
 
 import duckdb
 
-from assets.warehouse.db import transaction, utcnow
+from assets.warehouse.db import insert_row, transaction, utcnow
 
 _SQL = resources.files("assets.warehouse") / "schema"
 
@@ -56,4 +56,4 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         for number, sql in _migrations():
             if found is not None and number > found:
                 conn.execute(sql)
-        conn.execute("INSERT OR REPLACE INTO governance.schema_version VALUES (?, ?)", [target, utcnow()])
+        insert_row(conn, "governance.schema_version", replace=True, version=target, applied_at=utcnow())
