@@ -10,11 +10,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _modules(*folders: str) -> list[Path]:
-    return [p for d in folders for p in (ROOT / d).rglob("*.py")]
+    # Only the package's modules: not what tools leave in hidden folders (dagster's local defs state).
+    return [p for d in folders for p in (ROOT / d).rglob("*.py")
+            if not any(part.startswith(".") for part in p.relative_to(ROOT).parts)]
 
 
 def _grep(pattern: str, *folders: str) -> list[str]:
-    found = subprocess.run(["grep", "-rnE", pattern, *folders], cwd=ROOT, capture_output=True, text=True)
+    found = subprocess.run(["grep", "-rnE", "--include=*.py", "--exclude-dir=.*", pattern, *folders], cwd=ROOT,
+                           capture_output=True, text=True)
     return found.stdout.splitlines()
 
 
