@@ -17,6 +17,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from assets.settings import PREFIX, Settings
+
 MIN_KEY_BYTES = 16
 
 
@@ -40,23 +42,14 @@ class Secret:
 
     @property
     def env(self) -> str:
-        from assets.settings import PREFIX
-
         return PREFIX + self.field.upper()
 
     @property
     def env_file(self) -> str:
-        from assets.settings import PREFIX
-
         return PREFIX + self.file_field.upper()
 
-    def _settings(self):
-        from assets.settings import Settings
-
-        return Settings.from_env()
-
-    def file_path(self) -> Path:
-        named = getattr(self._settings(), self.file_field)
+    def file_path(self, settings: Settings | None = None) -> Path:
+        named = getattr(settings or Settings.from_env(), self.file_field)
         return Path(named or config_dir() / f"{self.name}.key").expanduser()
 
     def _decode(self, hex_text: str, origin: str) -> bytes:
@@ -69,10 +62,11 @@ class Secret:
         return key
 
     def load(self) -> bytes:
-        value = getattr(self._settings(), self.field)
+        settings = Settings.from_env()
+        value = getattr(settings, self.field)
         if value is not None and value.get_secret_value():
             return self._decode(value.get_secret_value(), self.env)
-        path = self.file_path()
+        path = self.file_path(settings)
         if not path.exists():
             raise SecretError(f"no {self.name} key: set {self.env}, or {self.env_file}, or create {path} "
                             "with `callcanon init-key`")

@@ -17,6 +17,7 @@ import dagster as dg
 from assets import themes
 from assets.ingest.register import pending_dates
 from assets.settings import Settings
+from pipelines.partitions import call_dates
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -74,8 +75,9 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     definitions = defs()
     summary = RunSummary()
     dates = sorted(set(pending_dates(settings.landing_dir)) | set(extra_dates))
-    too_early = [d for d in dates if d < settings.first_call_date]
-    dates = [d for d in dates if d >= settings.first_call_date]
+    first = call_dates.start.date()  # the partition set the definitions were loaded with
+    too_early = [d for d in dates if d < first]
+    dates = [d for d in dates if d >= first]
     process = definitions.resolve_job_def("process_calls")
     for n, day in enumerate(dates, 1):
         log(f"[{n}/{len(dates)}] call date {day}: ingest, transcribe, pseudonymise")
@@ -96,7 +98,7 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     if too_early:
         raise PipelineRunFailed(
             f"calls dated {', '.join(map(str, too_early))} are before the first call date "
-            f"{settings.first_call_date} (CALLCANON_FIRST_CALL_DATE) and were not processed; they wait in the "
+            f"{first} (CALLCANON_FIRST_CALL_DATE) and were not processed; they wait in the "
             "landing zone. Set an earlier first call date, or correct their started_at.")
     return summary
 

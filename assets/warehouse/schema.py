@@ -12,6 +12,7 @@ current: the DDL runs once, not on every step.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 
 import duckdb
@@ -21,10 +22,12 @@ from assets.warehouse.db import insert_row, transaction, utcnow
 _SQL = resources.files("assets.warehouse") / "schema"
 
 
-def _migrations() -> list[tuple[int, str]]:
+@lru_cache(maxsize=1)
+def _migrations() -> tuple[tuple[int, str], ...]:
+    """Read once per process: every connection asks for the latest version."""
     found = [(int(f.name.split("_", 1)[0]), f.read_text()) for f in (_SQL / "migrations").iterdir()
              if f.name.endswith(".sql")]
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def latest_version() -> int:

@@ -11,6 +11,7 @@ from assets import keys, pii, warehouse
 from assets import transcription as transcribe
 from assets.access import audit
 from assets.audio.vault import AudioVault
+from assets.ingest import landing
 from assets.policy import Policy, load_policy
 from assets.settings import Settings
 
@@ -22,7 +23,7 @@ class CallStore(dg.ConfigurableResource):
     store_dir: str
     quarantine_dir: str
     redacted_dir: str
-    sidecar_grace_s: float = 600
+    sidecar_grace_s: float = landing.DEFAULT_SIDECAR_GRACE_S
 
 
 class WhisperSettings(dg.ConfigurableResource):
@@ -65,7 +66,7 @@ class Warehouse(DuckDBResource):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         conn = super().get_connection().__enter__()  # upstream's retrying connect
         try:
-            if not self.connection_config.get("access_mode", "").upper() == "READ_ONLY":
+            if self.connection_config.get("access_mode", "").upper() != "READ_ONLY":
                 warehouse.ensure_schema(conn)  # one query once the warehouse is current
             yield conn
         finally:
