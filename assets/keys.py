@@ -1,12 +1,15 @@
-"""The two secrets, each held apart from the data it protects.
+"""The three secrets, each held apart from the data it protects.
 
 - The **pseudonym key**: pseudonyms are HMACs, so whoever holds it can re-link a token to a
-  person by guessing candidates. It also keys the audit chain.
+  person by guessing candidates. It also keys the audit chain's HMACs.
 - The **audio key**: AES-256-GCM over the audio store (`assets.audio.vault`). Separate from the
   pseudonym key so each can live where its risk asks (the audio key can sit with the people who
   may listen, the pseudonym key with the pipeline) and one leaking does not give away the other.
+- The **audit signing key**: an Ed25519 seed signing the audit chain's heads
+  (`assets.access.audit_heads`), so whoever holds the pseudonym key still cannot re-key the
+  chain unseen.
 
-Both live outside the warehouse and outside the repository. Order of precedence for each: its
+All live outside the warehouse and outside the repository. Order of precedence for each: its
 env var (hex), then the file named by its `_FILE` env var, then `~/.config/callcanon/<name>.key`.
 """
 
@@ -16,8 +19,12 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assets.settings import PREFIX, Settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 MIN_KEY_BYTES = 16
 
@@ -70,7 +77,7 @@ class Secret:
         if not path.exists():
             raise SecretError(f"no {self.name} key: set {self.env}, or {self.env_file}, or create {path} "
                             "with `callcanon init-key`")
-        return self._decode(path.read_text(), str(path))
+        return self._decode(read_private(path, self.name), str(path))
 
     def init(self, path: Path | None = None) -> tuple[Path, bool]:
         """Create a random key file (mode 0600) if none exists; returns (path, created)."""
@@ -84,10 +91,23 @@ class Secret:
         return path, True
 
 
+def read_private(path: Path, name: str) -> str:
+    """A key file's text, if only its owner can read or write it (as ssh insists): a key others
+    could read is a key others may hold, so it is refused with the command that fixes it."""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_CLOEXEC)) as fh:  # the mode of what is read
+        mode = os.fstat(fh.fileno()).st_mode
+        if mode & 0o077:
+            raise SecretError(f"{name} key file {path} is readable or writable by others (mode {mode & 0o777:o}): "
+                              f"refused; run `chmod 600 {path}` and keep it that way")
+        return fh.read()
+
+
 PSEUDONYM = Secret("pseudonym", "pseudonym_key", "key_file")
 # AES-256 wants exactly 32 bytes; `assets.audio.vault` derives them from whatever length is given.
 AUDIO = Secret("audio", "audio_key", "audio_key_file")
-ALL = (PSEUDONYM, AUDIO)
+# Ed25519 signs with a 32-byte seed (the variable holds its hex).
+AUDIT_SIGNING = Secret("audit_signing", "audit_signing_key", "audit_signing_key_file")
+ALL = (PSEUDONYM, AUDIO, AUDIT_SIGNING)
 
 ENV_KEY, ENV_KEY_FILE = PSEUDONYM.env, PSEUDONYM.env_file
 
@@ -102,6 +122,15 @@ def init_key(path: Path | None = None) -> tuple[Path, bool]:
 
 def load_audio_key() -> bytes:
     return AUDIO.load()
+
+
+def load_audit_signing_key() -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = AUDIT_SIGNING.load()
+    if len(seed) != 32:
+        raise SecretError(f"{AUDIT_SIGNING.name} key must be 32 bytes (an Ed25519 seed), not {len(seed)}")
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def init_all() -> list[tuple[Secret, Path, bool]]:

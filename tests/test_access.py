@@ -32,7 +32,9 @@ def pseudonymiser():
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, monkeypatch):
+    # The chain's signed heads are witnessed beside this warehouse (the CLI's default for this data folder).
+    monkeypatch.setenv("CALLCANON_AUDIT_WITNESS", str(tmp_path / "audit_witness"))
     db = tmp_path / "warehouse.duckdb"
     with warehouse.connect(db) as conn:
         warehouse.ensure_schema(conn)

@@ -30,7 +30,7 @@ def _summary(pack: str) -> dict[str, str]:
 
 def test_the_pack_fails_on_overdue_retention_an_altered_certificate_and_a_broken_chain(tmp_path):
     policy, pseudonymiser = load_policy("ombudsman"), Pseudonymiser(load_key())
-    key, head = audit.chain_key(load_key()), tmp_path / "head.json"
+    key, head, witness = audit.chain_key(load_key()), tmp_path / "head.json", tmp_path / "witness" / "heads.jsonl"
     as_of = TODAY  # the unlinked calls' 30 days of audio are over
     db = tmp_path / "warehouse.duckdb"
     with warehouse.connect(db) as conn:
@@ -38,11 +38,12 @@ def test_the_pack_fails_on_overdue_retention_an_altered_certificate_and_a_broken
         add_calls(conn, tmp_path, [SynthCall(f"old-{n}", DAY, external_number=NUMBER) for n in range(3)])
         for outcome in ("granted", "refused:no_reason"):
             audit.append(conn, key, actor="cw-1", role="caseworker", action="listen", outcome=outcome,
-                         purpose="complaint_handling", reason="complaint review", head=head, object="ref")
+                         purpose="complaint_handling", reason="complaint review", head=head, object="ref",
+                         witness=witness)
 
         def pack():
-            path, found = evidence_pack.write(conn, policy, pseudonymiser, as_of, audit.verify(conn, key, head),
-                                              [], tmp_path / "evidence")
+            chain = audit.verify(conn, key, head, witness=witness)
+            path, found = evidence_pack.write(conn, policy, pseudonymiser, as_of, chain, [], tmp_path / "evidence")
             return path.read_text(), found
 
         text, found = pack()

@@ -235,8 +235,8 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
         "",
         "## 5. Audit chain verification",
         "",
-        (f"{found.chain_records} records; every record's keyed hash, every link and the separately stored head "
-         "were checked: "
+        (f"{found.chain_records} records; every record's keyed hash, every link, the separately stored signed "
+         "head and the witness log of signed heads were checked: "
          + ("the chain is intact." if found.chain_ok else "**" + "; ".join(found.chain_problems) + "**")),
         "",
         "## 6. Also for the review",
