@@ -81,11 +81,18 @@ class Access(_Strict):
         return self
 
 
+# NHS statistics suppress published counts of 1 to 7: no policy may publish smaller counts.
+NHS_SUPPRESS_BELOW = 8
+
+
 class Policy(_Strict):
     name: str
     callers_may_stop_recording: bool
     retention: Retention
     access: Access
+    # Published counts of 1 to suppress_below-1 are suppressed (marts and phrase search). Policy,
+    # not a setting: whoever reads the counts must not be able to lower it.
+    suppress_below: int = Field(NHS_SUPPRESS_BELOW, ge=NHS_SUPPRESS_BELOW)
 
 
 class PolicyError(ValueError):

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     warehouse: Path | None = None       # default <data>/warehouse.duckdb (local only)
     evidence: Path | None = None        # default <data>/evidence
     audit_head: Path | None = None      # default beside the warehouse: audit_head.json
+    audit_witness: Path | None = None   # default <data>/audit_witness: signed heads, appended only
     models: Path | None = None          # default $XDG_CACHE_HOME/callcanon/models
 
     # Policy and schedules.
@@ -54,8 +55,10 @@ class Settings(BaseSettings):
     first_call_date: date = date(2026, 1, 1)  # the first daily partition; a call before it is refused
     evidence_cron: str = "0 7 1 4 *"
     sidecar_grace_s: float = Field(600, ge=0)
+    max_sidecar_bytes: int = Field(64 * 1024, ge=1024)      # a larger sidecar is quarantined
+    max_audio_bytes: int = Field(1024 ** 3, ge=1024)        # a larger recording is quarantined
+    future_tolerance_days: int = Field(1, ge=0)  # a call dated later than today+this is quarantined
     complaint_ref: str = DEFAULT_COMPLAINT_REF
-    suppress_below: int = Field(8, ge=1)
 
     # Transcription: None keeps `WhisperConfig`'s measured default.
     whisper_model: str | None = None
@@ -70,6 +73,8 @@ class Settings(BaseSettings):
     key_file: Path | None = None
     audio_key: SecretStr | None = None
     audio_key_file: Path | None = None
+    audit_signing_key: SecretStr | None = None  # Ed25519 seed (hex) signing the audit chain's heads
+    audit_signing_key_file: Path | None = None
 
     @field_validator("complaint_ref")
     @classmethod
@@ -125,17 +130,26 @@ class Settings(BaseSettings):
         return self.audit_head or self.warehouse_path.parent / "audit_head.json"
 
     @property
+    def audit_witness_dir(self) -> Path:
+        """Where every signed chain head is appended; production points it at a location the
+        pipeline can append to but not rewrite (docs/access.md)."""
+        return (self.audit_witness or self.data_dir / "audit_witness").resolve()
+
+    @property
     def models_dir(self) -> Path:
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         return self.models or cache / "callcanon" / "models"
 
     def export_for_dbt(self) -> None:
         """dbt is a separate process that reads its profile and the suppression threshold from
-        the environment: write exactly those (resolved), and nothing else of ours. Models come
+        the environment: write exactly those (resolved; the threshold from the policy profile,
+        overwriting whatever the environment said), and nothing else of ours. Models come
         from PyPI packages, so no library may reach for a hub; and dagster-dbt starts `dbt` by
         name, so the one installed beside this Python is found from an unactivated venv."""
         os.environ[f"{PREFIX}WAREHOUSE"] = str(self.warehouse_path)
-        os.environ[f"{PREFIX}SUPPRESS_BELOW"] = str(self.suppress_below)
+        from assets.policy import load_policy
+
+        os.environ[f"{PREFIX}SUPPRESS_BELOW"] = str(load_policy(self.policy).suppress_below)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         bindir = str(Path(sys.executable).parent)
@@ -144,6 +158,25 @@ class Settings(BaseSettings):
             os.environ["PATH"] = os.pathsep.join([bindir, *path])
 
     def make_dirs(self) -> None:
+        """The data folders, owner-only (0700), and the warehouse file 0600 if it exists: a
+        deployment from before 0.7 made them world-readable."""
+        owner_only_files()
         for d in (self.data_dir, self.landing_dir, self.store_dir, self.quarantine_dir, self.redacted_dir):
             ensure_dir(d)
+            if isinstance(d, Path) and d.owner() == _me():
+                d.chmod(0o700)
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.warehouse_path.exists() and self.warehouse_path.owner() == _me():
+            self.warehouse_path.chmod(0o600)
+
+
+def owner_only_files() -> None:
+    """Everything this process creates is its owner's alone (files 0600, folders 0700): the
+    warehouse, audio, quarantine, releases, logs. Called by the CLI and the code location."""
+    os.umask(0o077)
+
+
+def _me() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name

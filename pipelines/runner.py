@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 
 from assets import themes
+from assets.ingest import landing
 from assets.ingest.register import pending_dates
 from assets.settings import Settings
+from assets.warehouse import quarantined_since
 from pipelines.partitions import call_dates
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -30,6 +32,7 @@ class PipelineRunFailed(RuntimeError):
 class RunSummary:
     partitions: list[str] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
+    quarantined: list[tuple[str, str, str]] = field(default_factory=list)  # (item, stage, reason)
 
 
 def ensure_dbt_manifest(force: bool = False) -> Path:
@@ -74,10 +77,13 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     ensure_dbt_manifest()
     definitions = defs()
     summary = RunSummary()
-    dates = sorted(set(pending_dates(settings.landing_dir)) | set(extra_dates))
-    first = call_dates.start.date()  # the partition set the definitions were loaded with
-    too_early = [d for d in dates if d < first]
-    dates = [d for d in dates if d >= first]
+    started = datetime.now(UTC)
+    # The partition set the definitions were loaded with; anything waiting outside it is
+    # quarantined by the latest date's run, so one bad file never stops the others.
+    last = date.fromisoformat(call_dates.get_last_partition_key())
+    limits = landing.Limits.today(settings.max_sidecar_bytes, settings.max_audio_bytes, call_dates.start.date(),
+                                  settings.future_tolerance_days)
+    dates = sorted(set(pending_dates(settings.landing_dir, limits, last)) | set(extra_dates))
     process = definitions.resolve_job_def("process_calls")
     for n, day in enumerate(dates, 1):
         log(f"[{n}/{len(dates)}] call date {day}: ingest, transcribe, pseudonymise")
@@ -95,11 +101,7 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     result = definitions.resolve_job_def(job).execute_in_process(instance=instance, run_config=_LOGGING)
     summary.run_ids.append(_check(result, "themes and marts"))
     summary.run_ids.extend(sweep_retention(instance, retention_as_of or date.today(), log=log))
-    if too_early:
-        raise PipelineRunFailed(
-            f"calls dated {', '.join(map(str, too_early))} are before the first call date "
-            f"{first} (CALLCANON_FIRST_CALL_DATE) and were not processed; they wait in the "
-            "landing zone. Set an earlier first call date, or correct their started_at.")
+    summary.quarantined = quarantined_since(settings.warehouse_path, started)
     return summary
 
 

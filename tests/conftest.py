@@ -25,6 +25,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["CALLCANON_PSEUDONYM_KEY"] = TEST_KEY
 os.environ["CALLCANON_AUDIO_KEY"] = AUDIO_KEY
+os.environ["CALLCANON_AUDIT_SIGNING_KEY"] = "faefaa4da54bfb227612673d4d03f18e39ee2fd4bbf0dc8cb44721f4f243d75f"
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
 os.environ.pop("DAGSTER_HOME", None)  # each test session uses a throwaway Dagster instance
 
@@ -82,10 +83,44 @@ def dbt_manifest(data_env):
     return ensure_dbt_manifest(force=True)
 
 
+# One of each file an attacker or a careless sender left in the landing zone (issue 17), beside
+# the good calls: name -> (sidecar, or a special) and the quarantine reason each must get.
+HOSTILE = {
+    "call-from-1900": ("date:1900-01-01", "date_out_of_range"),
+    "call-from-2100": ("date:2100-01-01", "date_out_of_range"),
+    "call-deep": ("[" * 30_000 + "]" * 30_000, "bad_sidecar_json"),
+    "call-huge": ("huge", "sidecar_too_large"),
+    "07700 900123": ("{not json", "bad_sidecar_json"),  # a caller's number as the file name
+    "..": ("{not json", "bad_sidecar_json"),             # `...json`, aimed above the quarantine folder
+    "call-fifo": ("fifo", "not_a_regular_file"),
+    "call-link": ("link", "not_a_regular_file"),          # audio -> a key file outside
+}
+SECRET_OUTSIDE = b"not-a-recording-but-a-key-file-outside-the-landing-zone"
+
+
+def land_hostile_files(landing: Path, outside: Path, day: date) -> None:
+    for name, (what, _) in HOSTILE.items():
+        sidecar = landing / f"{name}.json"
+        if what == "fifo":
+            os.mkfifo(sidecar)
+            continue
+        if what.startswith("date:") or what in ("huge", "link"):
+            started = what[5:] if what.startswith("date:") else day.isoformat()
+            body = {"call_id": name, "started_at": f"{started}T09:00:00Z"}
+            sidecar.write_text(json.dumps({**body, "padding": "x" * 100_000} if what == "huge" else body))
+        else:
+            sidecar.write_text(what)
+        if what == "link":
+            (outside / "audio.key").write_bytes(SECRET_OUTSIDE)
+            (landing / f"{name}.wav").symlink_to(outside / "audio.key")
+        else:
+            (landing / f"{name}.wav").write_bytes(b"RIFF")
+
+
 @pytest.fixture(scope="session")
-def pipeline_run(data_env, dbt_manifest) -> PipelineRun:
-    """Ten recent calls plus two 45-day-old ones, one broken sidecar and one file that is not
-    audio, run through every stage by real Dagster jobs."""
+def pipeline_run(data_env, dbt_manifest, tmp_path_factory) -> PipelineRun:
+    """Ten recent calls plus two 45-day-old ones, one broken sidecar, one file that is not
+    audio and one of each hostile file (`HOSTILE`), run through every stage by real Dagster jobs."""
     import dagster as dg
 
     from assets.synthetic import demo_calls as demo_data
@@ -105,6 +140,7 @@ def pipeline_run(data_env, dbt_manifest) -> PipelineRun:
     (data_env.landing_dir / "call-not-audio.wav").write_bytes(os.urandom(4096))
     (data_env.landing_dir / "call-not-audio.json").write_text(json.dumps(
         {"call_id": "call-not-audio", "started_at": f"{bad_day.isoformat()}T11:00:00Z"}))
+    land_hostile_files(data_env.landing_dir, tmp_path_factory.mktemp("outside"), bad_day)
     instance = dg.DagsterInstance.ephemeral()
     run_all(instance, log=lambda *_: None)
     return PipelineRun(data_env.data_dir, data_env.warehouse_path, calls, instance, today)

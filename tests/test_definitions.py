@@ -58,15 +58,17 @@ def test_landing_sensor_requests_one_run_per_call_date_once(data_env, dbt_manife
 
     landing = tmp_path / "landing"
     landing.mkdir()
-    # The last is before the first call date (2026-01-01 by default): no run, it waits.
+    # The last is before the first call date (2026-01-01 by default): the latest partition's run
+    # quarantines it (issue 17: it used to wait, and every later run stopped on it).
     for n, day in enumerate(["2026-03-02", "2026-03-02", "2026-03-03", "2019-05-01"]):
         (landing / f"c{n}.json").write_text(f'{{"call_id": "c{n}", "started_at": "{day}T10:00:00Z"}}')
     store = CallStore(landing_dir=str(landing), store_dir=str(tmp_path / "s"),
                       quarantine_dir=str(tmp_path / "q"), redacted_dir=str(tmp_path / "r"))
     ctx = dg.build_sensor_context(resources={"call_store": store})
     requests = landing_zone_sensor(ctx)
-    assert sorted(r.partition_key for r in requests) == ["2026-03-02", "2026-03-03"]
-    assert len({r.run_key for r in requests}) == 2
-    assert (landing / "c3.json").exists()
+    latest = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="Europe/London",
+                                          end_offset=1).get_last_partition_key()
+    assert sorted(r.partition_key for r in requests) == ["2026-03-02", "2026-03-03", latest]
+    assert len({r.run_key for r in requests}) == 3
     again = landing_zone_sensor(dg.build_sensor_context(cursor=ctx.cursor, resources={"call_store": store}))
     assert isinstance(again, dg.SkipReason)

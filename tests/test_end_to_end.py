@@ -147,14 +147,30 @@ def test_retention_deletes_expired_unlinked_audio_and_keeps_the_rest(pipeline_ru
 
 
 def test_bad_input_is_quarantined_with_a_reason_and_kept(pipeline_run):
+    """The run over a landing zone holding one of each hostile file completed (the fixture's
+    run_all raised nothing), registered every good call, and set each bad file aside."""
+    from conftest import HOSTILE, SECRET_OUTSIDE
+
+    from assets.ingest.untrusted import label
+
     quarantined = {r[0]: r for r in pipeline_run.query(
         "SELECT item, stage, reason, location FROM casework.quarantine")}
-    assert quarantined["call-broken-json"][1:3] == ("ingest", "bad_sidecar_json")
-    assert quarantined["call-not-audio"][1:3] == ("transcribe", "undecodable_audio")
-    # Nothing is lost: the broken files sit in quarantine, the undecodable audio in the store.
-    assert (Path(quarantined["call-broken-json"][3]) / "call-broken-json.json").exists()
-    assert Path(quarantined["call-not-audio"][3]).exists()
+    broken = label("call-broken-json")
+    assert quarantined.pop(broken)[1:3] == ("ingest", "bad_sidecar_json")
+    assert quarantined.pop("call-not-audio")[1:3] == ("transcribe", "undecodable_audio")
+    for name, (_, reason) in HOSTILE.items():
+        item = name if reason == "date_out_of_range" else label(name)
+        assert quarantined.pop(item)[1:3] == ("ingest", reason), name
+    assert not quarantined
+    # Nothing is lost: the broken files sit in quarantine, the undecodable audio in the store;
+    # nothing a link pointed at was copied in.
+    folder = pipeline_run.data_dir / "quarantine"
+    assert (folder / broken / "call-broken-json.json").exists()
+    assert all(p.resolve().is_relative_to(folder.resolve()) for p in folder.rglob("*"))
+    assert SECRET_OUTSIDE not in b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
     assert not list((pipeline_run.data_dir / "landing").iterdir())
+    registered = {r[0] for r in pipeline_run.query("SELECT call_id FROM casework.calls")}
+    assert {c.call_id for c in pipeline_run.calls} <= registered
 
 
 def test_rerunning_a_partition_does_not_duplicate_rows(pipeline_run):
@@ -194,3 +210,14 @@ def test_no_transcript_text_or_identifiers_in_the_pipelines_logs(pipeline_run):
                 sentence = said.split(".")[0]
                 assert len(sentence) < 25 or sentence not in logged, (call.call_id, "transcript text in the logs")
     assert pipeline_run.planted not in logged
+    assert "900123" not in digits  # a number used as a landed file's name
+
+
+def test_everything_under_the_data_folder_is_owner_only(pipeline_run):
+    """Issue 17: the warehouse, the audit head and quarantined plaintext audio were 0644 in 0755
+    folders. After a run, nothing under the data folder is open to the group or others."""
+    data = pipeline_run.data_dir
+    loose = [f"{p.relative_to(data)} {p.stat().st_mode & 0o777:o}" for p in [data, *data.rglob("*")]
+             if not p.is_symlink() and p.stat().st_mode & 0o077]
+    assert not loose
+    assert (data / "warehouse.duckdb").stat().st_mode & 0o777 == 0o600

@@ -56,12 +56,73 @@ def relocated_copy(pipeline_run, dest: Path, monkeypatch) -> Path:
     return dest
 
 
+NAME = "Ottoline Quarrendon"  # the subject's name, planted where issue 17 found survivors
+RESEND_AUDIO = b"RIFF" + bytes(range(256)) * 16  # the broken re-send's recording
+
+
+def plant_survivors(data: Path, db: Path, target: str, other: str, number: str, day: str) -> None:
+    """Where an erasure used to leave the subject behind (issue 17): a broken re-send of the call
+    and a file named after the number, both quarantined by the real ingest stage, and the number
+    and name held as unknown sidecar fields on another caller's record."""
+    from datetime import date
+
+    from conftest import AUDIO_KEY
+
+    from assets.access.traces import national
+    from assets.audio.vault import AudioVault
+    from assets.ingest import landing, register
+
+    landed = data / "landing"
+    (landed / f"{target}.json").write_text(json.dumps(
+        {"call_id": target, "started_at": f"{day}T12:00:00Z", "external_number": number, "caller_name": NAME}))
+    (landed / f"{target}.wav").write_bytes(RESEND_AUDIO)  # a different recording: duplicate_call_id
+    (landed / f"{number}.json").write_text('{"caller": "' + NAME + '", broken')
+    (landed / f"{number}.wav").write_bytes(RESEND_AUDIO[::-1])
+    with duckdb.connect(str(db)) as conn:
+        result = register.ingest_date(conn, landed, data / "audio", data / "quarantine", date.fromisoformat(day),
+                                      AudioVault(bytes.fromhex(AUDIO_KEY)), 0, landing.Limits())
+        assert sorted(r for _, r in result.quarantined) == ["bad_sidecar_json", "duplicate_call_id"]
+        n = national(number)
+        spaced = f"0{n[:4]} {n[4:]}"  # the number as another system wrote it
+        conn.execute("UPDATE casework.calls SET extra = ? WHERE call_id = ?",
+                     [json.dumps({"transferred_from": spaced, "note": f"spoke to {NAME.upper()}", "queue": "Q7"}),
+                      other])
+
+
+def releases_before_erasure(data: Path, target: str, number: str) -> list[Path]:
+    """A subject access package and an audio download written to disk before the erasure."""
+    from pipelines.cli import main
+
+    base = ["--user", "ir-1", "--role", "information_rights", "--purpose", "subject_access",
+            "--reason", "subject access request SAR-2026-7 from the caller"]
+    out = data.parent / "releases"
+    sar = CliRunner().invoke(main, ["sar", *base, "--caller-number", number, "--to", str(out / "sar")])
+    assert sar.exit_code == 0, sar.output
+    [package] = (out / "sar").glob("sar-*")
+    index = json.loads((package / "index.json").read_text())
+    # The subject's own call, and where else their number is held, by field name only.
+    assert [c["call_id"] for c in index["calls"]] == [target]
+    assert index["mentions_in_other_records"][0]["fields"] == ["transferred_from"]
+    exported = (package / target / f"{target}.json").read_text()
+    assert "queue" not in exported and "caller_reference" not in exported  # no unknown fields leave
+    download = CliRunner().invoke(main, ["access", "download", target, *base[:4], "--purpose", "subject_access",
+                                         "--reason", base[-1], "--to", str(out / "download")])
+    assert download.exit_code == 0, download.output
+    return [package, Path(download.output.strip())]
+
+
 def test_an_erasure_request_leaves_no_trace_of_the_call_on_disk(pipeline_run, tmp_path, monkeypatch):
+    from assets.access.traces import national
     from pipelines.cli import main
 
     data = relocated_copy(pipeline_run, tmp_path / "data", monkeypatch)
-    target = pipeline_run.calls[1].call_id
+    target, other = pipeline_run.calls[1].call_id, pipeline_run.calls[2].call_id
     db = data / "warehouse.duckdb"
+    with duckdb.connect(str(db), read_only=True) as conn:
+        number = conn.execute("SELECT external_number FROM casework.calls WHERE call_id = ?", [target]).fetchone()[0]
+    plant_survivors(data, db, target, other, number, pipeline_run.calls[1].call_date)
+    released = releases_before_erasure(data, target, number)
+    assert all(p.exists() for p in released)
     with duckdb.connect(str(db), read_only=True) as conn:
         number, audio_path, extra = conn.execute(
             "SELECT external_number, audio_path, extra FROM casework.calls WHERE call_id = ?", [target]).fetchone()
@@ -76,19 +137,29 @@ def test_an_erasure_request_leaves_no_trace_of_the_call_on_disk(pipeline_run, tm
         "transcript": transcript.encode(), "canon text": canon.encode(),
         "audio bytes": distinctive_bytes(Path(audio_path), data),
         "redacted audio bytes": distinctive_bytes(Path(redacted), data),
+        "name": NAME.encode(), "name in capitals": NAME.upper().encode(),
+        "re-sent audio": RESEND_AUDIO[100:164], "re-sent audio reversed": RESEND_AUDIO[::-1][100:164],
     }
     # The scan can see every needle before the erasure (so it could fail after it).
     seen = hits(data, needles)
     assert all(seen.values()), seen
     # The number as a caller would give it, not as the telephony system stored it.
     result = CliRunner().invoke(main, ["erase", "--kind", "number", "--value", "0" + number[3:],
-                                       "--reason", "erasure request ER-2026-001"])
+                                       "--reason", "erasure request ER-2026-001", "--name", NAME])
     assert result.exit_code == 0, result.output
     certificate = json.loads(result.output[result.output.index("{"):])
     assert certificate["counts"]["call_record"] == 1 and certificate["suspended_by_hold"] == 0
     assert target not in result.output  # the certificate names the call only by hash
 
     assert hits(data, needles) == {name: [] for name in needles}
+    # Nor in any file's name, and no release written before it is still where it was written.
+    assert not [p for p in data.rglob("*") if national(number) in p.name.replace("_", "")]
+    assert not [p for p in released if p.exists()]
+    assert certificate["counts"]["quarantine"] == 2 and certificate["counts"]["third_party_fields"] == 2
+    # The other caller's record stays; only the subject's values in it went.
+    with duckdb.connect(str(db), read_only=True) as conn:
+        kept = json.loads(conn.execute("SELECT extra FROM casework.calls WHERE call_id = ?", [other]).fetchone()[0])
+    assert kept == {"transferred_from": "[erased]", "note": "[erased]", "queue": "Q7"}
     assert not list(data.rglob("*.wal")) and not list(data.rglob("*.rewrite"))
     with duckdb.connect(str(db), read_only=True) as conn:
         after = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before}

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import os
 import stat
+from pathlib import Path
 
 import pytest
+import yaml
 
 from assets import keys
 from assets.policy import PolicyError, load_policy
@@ -74,3 +77,37 @@ def test_a_short_key_is_refused(monkeypatch):
     monkeypatch.setenv(keys.ENV_KEY, "abcd")
     with pytest.raises(keys.PseudonymKeyError, match="shorter"):
         keys.load_key()
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_key_file_others_could_read_or_write_is_refused_like_ssh_does(mode, tmp_path, monkeypatch):
+    """Issue 17: a 0644 key file was loaded without a word."""
+    monkeypatch.delenv(keys.ENV_KEY, raising=False)
+    path = tmp_path / "pseudonym.key"
+    monkeypatch.setenv(keys.ENV_KEY_FILE, str(path))
+    keys.init_key()
+    path.chmod(mode)
+    with pytest.raises(keys.SecretError, match=f"chmod 600 {path}"):
+        keys.load_key()
+    path.chmod(0o400)  # read-only for its owner is fine
+    assert len(keys.load_key()) == 32
+
+
+def test_suppression_is_the_policys_and_no_environment_variable_lowers_it(monkeypatch):
+    """Issue 17: `CALLCANON_SUPPRESS_BELOW=1 callcanon search` printed exact counts."""
+    from assets.settings import Settings
+    from assets.themes.search import suppress_below
+
+    monkeypatch.setenv("CALLCANON_SUPPRESS_BELOW", "1")
+    assert suppress_below() == 8
+    Settings.from_env().export_for_dbt()  # what dbt is given is the policy's, whatever was set
+    assert os.environ["CALLCANON_SUPPRESS_BELOW"] == "8"
+
+
+def test_a_policy_cannot_publish_counts_smaller_than_the_nhs_floor(tmp_path):
+    policy = yaml.safe_load((Path(__file__).parent.parent / "assets/policies/ombudsman.yaml").read_text())
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({**policy, "suppress_below": 3}))
+    with pytest.raises(PolicyError, match="suppress_below"):
+        load_policy(str(tmp_path / "p.yaml"))
+    (tmp_path / "q.yaml").write_text(yaml.safe_dump({**policy, "suppress_below": 11}))
+    assert load_policy(str(tmp_path / "q.yaml")).suppress_below == 11

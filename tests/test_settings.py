@@ -11,15 +11,15 @@ from assets.settings import Settings, SettingsError
 
 
 def test_a_bad_setting_is_one_error_naming_the_variable(monkeypatch):
-    monkeypatch.setenv("CALLCANON_SUPPRESS_BELOW", "0")
+    monkeypatch.setenv("CALLCANON_MAX_SIDECAR_BYTES", "0")
     monkeypatch.setenv("CALLCANON_FIRST_CALL_DATE", "last tuesday")
     with pytest.raises(SettingsError) as err:
         Settings.from_env()
-    assert "CALLCANON_SUPPRESS_BELOW" in str(err.value) and "CALLCANON_FIRST_CALL_DATE" in str(err.value)
+    assert "CALLCANON_MAX_SIDECAR_BYTES" in str(err.value) and "CALLCANON_FIRST_CALL_DATE" in str(err.value)
     from pipelines.cli import main
 
     result = CliRunner().invoke(main, ["retention", "--dry-run"])
-    assert result.exit_code != 0 and "CALLCANON_SUPPRESS_BELOW" in result.output
+    assert result.exit_code != 0 and "CALLCANON_MAX_SIDECAR_BYTES" in result.output
     assert "Traceback" not in result.output
 
 

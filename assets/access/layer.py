@@ -23,12 +23,17 @@ import re
 from pathlib import Path
 
 from assets import locations, warehouse
-from assets.access import audit
+from assets.access import audit, releases, traces
 from assets.access.requests import AccessRefused, AccessRequest, CallQuery, says_something
 from assets.access.subjects import call_ref, matching_calls
 from assets.audio import vault as audio_vault
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import PERSONAL_ACTIONS, Policy
+
+# What an export and a subject access package give of a call's record: the modelled fields.
+EXPORTED_FIELDS = ("call_id", "call_date", "started_at", "direction", "staff_id", "team", "external_number",
+                   "complaint_id", "case_last_activity", "service_area", "privacy_notice_played",
+                   "recording_stopped_on_request", "channels")
 
 
 def _expect(req: AccessRequest, action: str) -> None:
@@ -177,9 +182,20 @@ class AccessLayer:
             writer.writerows(rows)
         (package / "index.json").write_text(json.dumps(
             {"generated_at": warehouse.utcnow().isoformat(), "purpose": req.purpose, "calls": index,
-             "contents": "per call: metadata and transcript (JSON), audio copy; calls.csv lists the calls"},
+             "mentions_in_other_records": [{"call_ref": call_ref(c), "fields": f}
+                                           for c, f in self.mentions(query, calls).items()],
+             "contents": "per call: metadata and transcript (JSON), audio copy; calls.csv lists the calls; "
+                         "mentions: other calls' fields that hold the subject's number (the field names only)"},
             indent=1))
+        for call_id in calls:
+            releases.record(self.conn, kind="subject_access_package", call_id=call_id, path=package, actor=req.user)
         return package
+
+    def mentions(self, query: CallQuery, own: list[str]) -> dict[str, list[str]]:
+        """Where else a granted search's number or name is held: other calls' unknown sidecar
+        fields, {call_id: [field]} (the values are the subject's own identifiers)."""
+        ids = traces.Identifiers.of([query.external_number], [query.person_name] if query.person_name else [])
+        return traces.mentions_in_extras(self.conn, ids, exclude=own)
 
     def authorise(self, req: AccessRequest) -> tuple:
         """The call's record (call_id, staff_id, external_number, audio_path, call_date) if the
@@ -213,18 +229,23 @@ class AccessLayer:
         _expect(req, "download_audio")
         call = self.authorise(req)
         audio = self._audio(call)
-        return self.vault.unseal_to(audio, req.call_id, dest_dir / audio_vault.plain_name(audio))
+        out = self.vault.unseal_to(audio, req.call_id, dest_dir / audio_vault.plain_name(audio))
+        releases.record(self.conn, kind="download_audio", call_id=req.call_id, path=out, actor=req.user)
+        return out
 
     def export(self, req: AccessRequest, dest_dir: Path) -> Path:
-        """The call's metadata and transcript as JSON (portability)."""
+        """The call's metadata and transcript as JSON (portability). Only the modelled fields:
+        the unknown sidecar fields (`extra`) may be about anyone, so none leave in an export."""
         _expect(req, "export")
         self.authorise(req)
-        meta = self.conn.execute("SELECT * FROM casework.calls WHERE call_id = ?", [req.call_id]).fetchdf()
+        meta = self.conn.execute(f"SELECT {', '.join(EXPORTED_FIELDS)} FROM casework.calls WHERE call_id = ?",
+                                 [req.call_id]).fetchdf()
         text = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
         dest_dir.mkdir(parents=True, exist_ok=True)
         out = dest_dir / f"{req.call_id}.json"
         out.write_text(json.dumps({"call": json.loads(meta.to_json(orient="records", date_format="iso"))[0],
                                    "transcript": text[0] if text else None}, indent=1))
+        releases.record(self.conn, kind="export", call_id=req.call_id, path=out, actor=req.user)
         return out
 
     @staticmethod

@@ -7,11 +7,14 @@ A call that breaks the contract is moved, never deleted, into quarantine with it
 
 from __future__ import annotations
 
-import json
+import contextlib
+import errno
+import os
 import re
+import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -19,6 +22,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assets import locations
+from assets.ingest import untrusted
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a")
 # Call dates (and so partitions) follow the organisation's clock, not UTC: a call at 00:30 BST
@@ -61,18 +65,59 @@ class Sidecar(BaseModel):
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What the landing zone accepts (settings CALLCANON_MAX_SIDECAR_BYTES, _MAX_AUDIO_BYTES,
+    _FIRST_CALL_DATE and _FUTURE_TOLERANCE_DAYS): a call outside the dates has no partition."""
+
+    max_sidecar_bytes: int = 64 * 1024
+    max_audio_bytes: int = 1024 ** 3
+    first_call_date: date | None = None
+    latest_call_date: date | None = None
+
+    @classmethod
+    def today(cls, max_sidecar_bytes: int, max_audio_bytes: int, first_call_date: date | None,
+              future_tolerance_days: int) -> Limits:
+        """Today on the organisation's clock: a call a little ahead of it (a skewed telephony
+        clock) waits for its partition; further ahead, it cannot be a real call date."""
+        latest = datetime.now(LOCAL_TZ).date() + timedelta(days=future_tolerance_days)
+        return cls(max_sidecar_bytes, max_audio_bytes, first_call_date, latest)
+
+    def refusal(self, call_date: date) -> str | None:
+        if self.first_call_date and call_date < self.first_call_date:
+            return f"dated before the first call date {self.first_call_date} (CALLCANON_FIRST_CALL_DATE)"
+        if self.latest_call_date and call_date > self.latest_call_date:
+            return f"dated after {self.latest_call_date} (today plus CALLCANON_FUTURE_TOLERANCE_DAYS)"
+        return None
+
+
+@dataclass(frozen=True)
 class LandedCall:
     sidecar: Sidecar
-    sidecar_path: Path
-    audio_path: Path
+    sidecar_entry: untrusted.Entry
+    audio_entry: untrusted.Entry
+
+    @property
+    def sidecar_path(self) -> Path:
+        return self.sidecar_entry.path
+
+    @property
+    def audio_path(self) -> Path:
+        return self.audio_entry.path
 
 
 @dataclass(frozen=True)
 class Rejected:
-    stem: str
-    paths: tuple[Path, ...]
+    stem: str                      # the sender's name: used here, never logged
+    paths: tuple[Path, ...]        # regular files, moved into quarantine
     reason: str
     detail: str
+    call_id: str | None = None     # set once the sidecar proved the name is the call's id
+    discard: tuple[untrusted.Entry, ...] = ()  # links, FIFOs, devices: removed, never read
+
+    @property
+    def item(self) -> str:
+        """How logs and the quarantine register name it: the call id, or a hash of the name."""
+        return self.call_id or untrusted.label(self.stem)
 
 
 def call_date_of(started_at: datetime) -> date:
@@ -81,90 +126,152 @@ def call_date_of(started_at: datetime) -> date:
     return started_at.astimezone(LOCAL_TZ).date()
 
 
-def _audio_for(sidecar_path: Path) -> list[Path]:
-    return sorted(
-        p for p in sidecar_path.parent.glob(sidecar_path.stem + ".*")
-        if p.suffix.lower() in AUDIO_EXTENSIONS
-    )
-
-
 def _summarise(err: ValidationError) -> str:
     # Field names and error types only: the offending values may be personal data.
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'sidecar'}: {e['msg']}" for e in err.errors())
 
 
-def read_landed(sidecar_path: Path) -> LandedCall | Rejected:
-    stem = sidecar_path.stem
-    audio = _audio_for(sidecar_path)
-    paths = (sidecar_path, *audio)
+def _split(group: list[untrusted.Entry]) -> tuple[tuple[Path, ...], tuple[untrusted.Entry, ...]]:
+    return tuple(e.path for e in group if e.regular), tuple(e for e in group if not e.regular)
+
+
+def read_landed(sidecar: untrusted.Entry, audio: list[untrusted.Entry], limits: Limits) -> LandedCall | Rejected:
+    stem = Path(sidecar.name).stem
+    group = [sidecar, *audio]
+    paths, odd = _split(group)
+
+    def reject(reason: str, detail: str, call_id: str | None = None) -> Rejected:
+        return Rejected(stem, paths, reason, detail, call_id, odd)
+
+    for entry in group:
+        refused = entry.problem(limits.max_sidecar_bytes if entry is sidecar else limits.max_audio_bytes)
+        if refused:
+            what = "sidecar" if entry is sidecar else "audio"
+            reason = f"{what}_too_large" if refused.reason == "too_large" else refused.reason
+            return reject(reason, f"{what}: {refused.detail}")
     try:
-        raw = json.loads(sidecar_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return Rejected(stem, paths, "bad_sidecar_json", f"sidecar is not valid JSON ({type(exc).__name__})")
+        raw = untrusted.parse_json(untrusted.read_bounded(sidecar, limits.max_sidecar_bytes))
+    except untrusted.Refused as exc:
+        return reject("sidecar_too_large" if exc.reason == "too_large" else exc.reason, exc.detail)
     if not isinstance(raw, dict):
-        return Rejected(stem, paths, "bad_sidecar_json", "sidecar is not a JSON object")
+        return reject("bad_sidecar_json", "sidecar is not a JSON object")
     try:
-        sidecar = Sidecar.model_validate(raw)
+        parsed = Sidecar.model_validate(raw)
     except ValidationError as exc:
-        return Rejected(stem, paths, "bad_sidecar", _summarise(exc))
-    if sidecar.call_id != stem:
-        return Rejected(stem, paths, "call_id_mismatch", "sidecar call_id does not match its file name")
+        return reject("bad_sidecar", _summarise(exc))
+    if parsed.call_id != stem:
+        return reject("call_id_mismatch", "sidecar call_id does not match its file name")
+    out_of_range = limits.refusal(parsed.call_date)
+    if out_of_range:
+        return reject("date_out_of_range", out_of_range, stem)
     if not audio:
-        return Rejected(stem, paths, "missing_audio", "no audio file beside the sidecar")
+        return reject("missing_audio", "no audio file beside the sidecar", stem)
     if len(audio) > 1:
-        return Rejected(stem, paths, "ambiguous_audio", f"{len(audio)} audio files share the call id")
-    return LandedCall(sidecar, sidecar_path, audio[0])
+        return reject("ambiguous_audio", f"{len(audio)} audio files share the call id", stem)
+    return LandedCall(parsed, sidecar, audio[0])
 
 
 # Audio may land minutes before its sidecar; only after this long is a lone file an orphan.
 DEFAULT_SIDECAR_GRACE_S = 600.0
 
 
-def orphan_audio(landing_dir: Path, grace_s: float = DEFAULT_SIDECAR_GRACE_S) -> list[Rejected]:
+def _is_audio(name: str) -> bool:
+    return Path(name).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def scan(landing_dir: Path, grace_s: float = DEFAULT_SIDECAR_GRACE_S,
+         limits: Limits = Limits()) -> list[LandedCall | Rejected]:
+    """Every sidecar in the landing zone, parsed or rejected, and every orphaned audio file.
+    Nothing here follows a link or opens anything but a regular file (`assets.ingest.untrusted`)."""
+    listing = untrusted.entries(landing_dir)
+    audio: dict[str, list[untrusted.Entry]] = {}
+    for entry in listing:
+        if _is_audio(entry.name):
+            audio.setdefault(Path(entry.name).stem, []).append(entry)
+    found: list[LandedCall | Rejected] = []
+    sidecar_stems = set()
+    for entry in listing:
+        if Path(entry.name).suffix == ".json":
+            stem = Path(entry.name).stem
+            sidecar_stems.add(stem)
+            found.append(read_landed(entry, audio.get(stem, []), limits))
     now = time.time()
-    return [
-        Rejected(p.stem, (p,), "missing_sidecar",
-                 f"no sidecar {p.stem}.json arrived within {grace_s:.0f} s of the audio")
-        for p in sorted(landing_dir.iterdir())
-        if p.suffix.lower() in AUDIO_EXTENSIONS and not p.with_suffix(".json").exists()
-        and now - locations.modified_at(p) >= grace_s
-    ]
-
-
-def scan(landing_dir: Path, grace_s: float = DEFAULT_SIDECAR_GRACE_S) -> list[LandedCall | Rejected]:
-    """Every sidecar in the landing zone, parsed or rejected, and every orphaned audio file."""
-    if not landing_dir.exists():
-        return []
-    return [read_landed(p) for p in sorted(landing_dir.glob("*.json"))] + orphan_audio(landing_dir, grace_s)
+    for stem, orphans in sorted(audio.items()):
+        if stem in sidecar_stems:
+            continue
+        paths, odd = _split(orphans)
+        if odd:
+            found.append(Rejected(stem, paths, "not_a_regular_file",
+                                  f"audio: {odd[0].kind}, not a regular file: not opened, not copied", None, odd))
+        elif all(now - e.mtime >= grace_s for e in orphans):
+            found.append(Rejected(stem, paths, "missing_sidecar",
+                                  f"no sidecar arrived within {grace_s:.0f} s of the audio"))
+    return found
 
 
 _DATE_IN_SIDECAR = re.compile(r'"started_at"\s*:\s*"([^"]+)"')
 
 
-def peek_call_date(sidecar_path: Path) -> date | None:
-    """Best-effort call date for routing a file to a partition (the sensor's cheap look)."""
+def peek_call_date(entry: untrusted.Entry, limit: int = Limits.max_sidecar_bytes) -> date | None:
+    """Best-effort call date for routing a sidecar to a partition (the sensor's cheap look);
+    None for anything the landing rules would not read."""
     try:
-        match = _DATE_IN_SIDECAR.search(sidecar_path.read_text(encoding="utf-8", errors="replace"))
+        match = _DATE_IN_SIDECAR.search(untrusted.read_bounded(entry, limit).decode("utf-8", "replace"))
         if match:
             return call_date_of(datetime.fromisoformat(match.group(1).replace("Z", "+00:00")))
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # untrusted.Refused is a ValueError
         pass
     return None
 
 
+def sidecars(landing_dir) -> list[untrusted.Entry]:
+    return [e for e in untrusted.entries(landing_dir) if Path(e.name).suffix == ".json"]
+
+
 def move_into(paths: tuple[Path, ...] | list[Path], dest_dir: Path) -> list[Path]:
-    """Move files into dest_dir, keeping names; an existing file of the same name is replaced
-    only after the new one is in place (rename is atomic within a filesystem; either side may
-    be object storage)."""
+    """Move regular files into dest_dir under safe names; an existing file of the same name is
+    replaced only after the new one is in place. On one disk this is a rename, which never
+    follows a link; across filesystems (landing on a bucket, quarantine on a disk) a copy and a
+    delete, each side read through `untrusted` rules where it is local."""
     locations.ensure_dir(dest_dir)
     moved = []
     for src in paths:
-        if not src.exists():
+        target = _free_name(dest_dir, untrusted.safe_name(src.name))
+        if locations.is_local(src) and locations.is_local(dest_dir):
+            if not src.is_symlink() and src.exists():
+                try:
+                    os.rename(src, target)
+                    with contextlib.suppress(PermissionError):  # another account's file keeps its mode
+                        target.chmod(0o600)  # the sender's file mode is not ours to keep
+                    moved.append(target)
+                    continue
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+            else:
+                continue
+        elif not src.exists():
             continue
-        target = dest_dir / src.name
-        tmp = dest_dir / (src.name + ".partial")
-        locations.copy(src, tmp)
+        tmp = dest_dir / (target.name + ".partial")
+        with _open_source(src) as fin, tmp.open("wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
         locations.replace(tmp, target)
         src.unlink()
         moved.append(target)
     return moved
+
+
+def _free_name(dest_dir: Path, name: str) -> Path:
+    """A name not yet taken in dest_dir: a second broken send of the same call is kept beside
+    the first, not over it."""
+    target, n = dest_dir / name, 0
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = dest_dir / f"{name}.{n}"
+    return target
+
+
+def _open_source(src: Path):
+    if locations.is_local(src):
+        return os.fdopen(os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC), "rb")
+    return src.open("rb")

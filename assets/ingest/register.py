@@ -18,28 +18,42 @@ import duckdb
 
 from assets import locations, storage, warehouse
 from assets.audio import vault as audio_vault
-from assets.ingest import landing
+from assets.ingest import landing, untrusted
 
 
 @dataclass
 class IngestResult:
     registered: list[str] = field(default_factory=list)
-    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (item, reason): no file names
+    already: list[str] = field(default_factory=list)  # re-landed byte-identical calls, landing files removed
+    replaced: list[str] = field(default_factory=list)  # fixes for undecodable calls; the first audio kept aside
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return _digest(fh)[0]
+
+
+def _digest(fh) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
 
 
 def store_dir_for(store_root: Path, call_date: date) -> Path:
     return store_root / call_date.isoformat()
 
 
-def _row(call: landing.LandedCall, stored_audio: Path) -> dict:
+# Columns a re-landed call must repeat exactly to count as the same delivery (a re-run after a
+# crash, or the telephony system sending it twice); anything else is a different call.
+_SAME_DELIVERY = ("started_at", "direction", "staff_id", "team", "external_number", "complaint_id",
+                  "case_last_activity", "service_area", "privacy_notice_played", "recording_stopped_on_request",
+                  "channels", "extra", "audio_sha256")
+
+
+def _row(call: landing.LandedCall, stored_audio: Path, sha256: str, size: int) -> dict:
     s = call.sidecar
     return dict(
         call_id=s.call_id, started_at=s.started_at, call_date=s.call_date, direction=s.direction,
@@ -47,17 +61,25 @@ def _row(call: landing.LandedCall, stored_audio: Path) -> dict:
         case_last_activity=s.case_last_activity, service_area=s.service_area,
         privacy_notice_played=s.privacy_notice_played, recording_stopped_on_request=s.recording_stopped_on_request,
         channels=json.dumps(s.channels) if s.channels else None, extra=json.dumps(s.extra_fields, default=str),
-        audio_path=str(stored_audio), audio_sha256=sha256_of(call.audio_path),
-        audio_bytes=call.audio_path.stat().st_size, ingested_at=datetime.now(UTC),
+        audio_path=str(stored_audio), audio_sha256=sha256, audio_bytes=size, ingested_at=datetime.now(UTC),
     )
 
 
 def quarantine(conn: duckdb.DuckDBPyConnection, rejected: landing.Rejected, quarantine_dir: Path) -> None:
-    dest = quarantine_dir / rejected.stem
+    """Set a refused call aside under its item (a call id or a hash, never the sender's name):
+    regular files are moved, never copied through a link; links, FIFOs and devices are removed
+    (they hold nothing of their own), their targets untouched."""
+    dest = quarantine_dir / rejected.item
+    if rejected.reason == "not_owned":  # not ours to move: refused on record, left for its owner
+        warehouse.record_quarantine(conn, rejected.item, "ingest", rejected.reason,
+                                    rejected.detail + "; left in the landing zone", None)
+        return
     # Record first: if the move fails, the reason is still on file and the source untouched.
-    warehouse.record_quarantine(conn, rejected.stem, "ingest", rejected.reason, rejected.detail, str(dest))
+    warehouse.record_quarantine(conn, rejected.item, "ingest", rejected.reason, rejected.detail, str(dest))
     with storage.writing("quarantine folder", quarantine_dir):
         landing.move_into(rejected.paths, dest)
+    for entry in rejected.discard:
+        untrusted.discard(entry)
 
 
 def ingest_date(
@@ -68,35 +90,102 @@ def ingest_date(
     call_date: date,
     vault: audio_vault.AudioVault,
     sidecar_grace_s: float = landing.DEFAULT_SIDECAR_GRACE_S,
+    limits: landing.Limits = landing.Limits(),
 ) -> IngestResult:
-    """Register the landed calls of one call date; quarantine anything broken seen on the way."""
+    """Register the landed calls of one call date; quarantine anything broken seen on the way.
+    One bad file never stops the others: whatever goes wrong with a file is that file's
+    quarantine reason, except a location that cannot be written (`storage.StorageError`)."""
     result = IngestResult()
-    for item in landing.scan(landing_dir, sidecar_grace_s):
+    for item in landing.scan(landing_dir, sidecar_grace_s, limits):
         if isinstance(item, landing.Rejected):
             if item.reason in ("missing_audio", "missing_sidecar") and _stored(conn, item.stem):
                 for path in item.paths:  # the other half of a call whose ingest was cut short
                     path.unlink(missing_ok=True)
                 continue
-            quarantine(conn, item, quarantine_dir)
-            result.quarantined.append((item.stem, item.reason))
+            _set_aside(conn, item, quarantine_dir, result)
             continue
         if item.sidecar.call_date != call_date:
             continue
-        dest = store_dir_for(store_root, call_date)
-        stored_audio = dest / audio_vault.sealed_name(item.audio_path.name)
-        row = _row(item, stored_audio)
+        try:
+            _register(conn, item, store_root, quarantine_dir, vault, limits, result)
+        except storage.StorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one file's failure is its own, named by type only
+            rejected = landing.Rejected(item.sidecar.call_id, tuple(
+                p for p in (item.sidecar_path, item.audio_path) if p.exists() and not p.is_symlink()),
+                "unreadable", f"ingest failed ({type(exc).__name__})", item.sidecar.call_id)
+            _set_aside(conn, rejected, quarantine_dir, result)
+    return result
+
+
+def _set_aside(conn, rejected: landing.Rejected, quarantine_dir: Path, result: IngestResult) -> None:
+    quarantine(conn, rejected, quarantine_dir)
+    result.quarantined.append((rejected.item, rejected.reason))
+
+
+def _register(conn, item: landing.LandedCall, store_root: Path, quarantine_dir: Path,
+              vault: audio_vault.AudioVault, limits: landing.Limits, result: IngestResult) -> None:
+    call_id = item.sidecar.call_id
+    dest = store_dir_for(store_root, item.sidecar.call_date)
+    stored_audio = dest / audio_vault.sealed_name(item.audio_path.name)
+    with untrusted.open_regular(item.audio_entry, limits.max_audio_bytes) as audio:
+        sha256, size = _digest(audio)
+        row = _row(item, stored_audio, sha256, size)
+        if _registered(conn, call_id):
+            if _same_delivery(conn, row):
+                _remove_landed(item)  # sealed and recorded already; only the landing files were left
+                result.already.append(call_id)
+                return
+            if not _undecodable(conn, call_id):  # never a silent overwrite: the first call stays as it is
+                _set_aside(conn, landing.Rejected(call_id, (item.sidecar_path, item.audio_path), "duplicate_call_id",
+                                                  "a call with this id is already registered; the first is kept",
+                                                  call_id), quarantine_dir, result)
+                return
+            # A fixed recording for a call transcription set aside: the first is kept in quarantine.
+            _keep_superseded(conn, call_id, quarantine_dir)
+            result.replaced.append(call_id)
+        audio.seek(0)
         # Sealed copy first, then the row, then the landing files: a crash (or a full disk) at any
         # point leaves the landing files, so a re-run finishes the job; never a row without audio.
         with storage.writing("audio store", dest):
-            vault.seal_file(item.audio_path, stored_audio, item.sidecar.call_id)
-        warehouse.replace_rows(conn, "casework.calls", "call_id", [row["call_id"]], [row])
-        item.audio_path.unlink()
-        # The row holds every sidecar field (unknown ones in extra_fields), so the store keeps no
-        # second copy of the metadata: one place to serve, restrict and erase, one file less to sweep.
-        item.sidecar_path.unlink(missing_ok=True)
-        warehouse.clear_quarantine(conn, item.sidecar.call_id, "ingest")
-        result.registered.append(item.sidecar.call_id)
-    return result
+            vault.seal(audio, stored_audio, call_id)
+    warehouse.replace_rows(conn, "casework.calls", "call_id", [call_id], [row])
+    _remove_landed(item)
+    warehouse.clear_quarantine(conn, call_id, "ingest")
+    warehouse.clear_quarantine(conn, untrusted.label(call_id), "ingest")
+    result.registered.append(call_id)
+
+
+def _remove_landed(item: landing.LandedCall) -> None:
+    # The row holds every sidecar field (unknown ones in extra_fields), so the store keeps no
+    # second copy of the metadata: one place to serve, restrict and erase, one file less to sweep.
+    item.audio_path.unlink(missing_ok=True)
+    item.sidecar_path.unlink(missing_ok=True)
+
+
+def _registered(conn, call_id: str) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM casework.calls WHERE call_id = ?", [call_id]).fetchone()[0])
+
+
+def _undecodable(conn, call_id: str) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM casework.quarantine WHERE item = ? AND stage = 'transcribe'",
+                             [call_id]).fetchone()[0])
+
+
+def _keep_superseded(conn, call_id: str, quarantine_dir: Path) -> None:
+    """Move the sealed recording transcription could not use into the call's quarantine folder
+    (still sealed), so that the fixed one is sealed where it was and the first is not lost."""
+    stored = conn.execute("SELECT audio_path FROM casework.calls WHERE call_id = ?", [call_id]).fetchone()[0]
+    old = locations.location(stored) if stored else None
+    if old is not None and old.exists():
+        with storage.writing("quarantine folder", quarantine_dir):
+            landing.move_into([old], quarantine_dir / call_id / "superseded")
+
+
+def _same_delivery(conn, row: dict) -> bool:
+    checks = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in _SAME_DELIVERY)
+    return bool(conn.execute(f"SELECT count(*) FROM casework.calls WHERE call_id = ? AND {checks}",
+                             [row["call_id"], *(row[c] for c in _SAME_DELIVERY)]).fetchone()[0])
 
 
 def _stored(conn: duckdb.DuckDBPyConnection, call_id: str) -> bool:
@@ -104,10 +193,19 @@ def _stored(conn: duckdb.DuckDBPyConnection, call_id: str) -> bool:
     return bool(row and row[0] and locations.location(row[0]).exists())
 
 
-def pending_dates(landing_dir: Path) -> list[date]:
-    """Call dates that have files waiting in the landing zone."""
-    dates = {landing.peek_call_date(p) for p in landing_dir.glob("*.json")} if landing_dir.exists() else set()
-    return sorted(d for d in dates if d is not None)
+def pending_dates(landing_dir: Path, limits: landing.Limits, last_partition: date) -> list[date]:
+    """Call dates to run for what waits in the landing zone: each sidecar's date within
+    [first call date, last partition], plus the last partition when anything waiting has no such
+    date (unreadable, refused, out of range), so that its run quarantines it with the reason.
+    A call dated within the future tolerance waits for its partition."""
+    dates: set[date] = set()
+    for entry in landing.sidecars(landing_dir):
+        day = landing.peek_call_date(entry, limits.max_sidecar_bytes)
+        if day is not None and (limits.first_call_date or day) <= day <= last_partition:
+            dates.add(day)
+        elif day is None or limits.refusal(day):
+            dates.add(last_partition)
+    return sorted(dates)
 
 
 def seal_store(conn: duckdb.DuckDBPyConnection, vault: audio_vault.AudioVault) -> int:

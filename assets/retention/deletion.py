@@ -19,6 +19,7 @@ from datetime import date
 
 from assets import locations, warehouse
 from assets.access.subjects import call_ref
+from assets.access.traces import files_under
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import Policy
 from assets.retention.certificates import Certificate, issue_certificate, new_certificate_id
@@ -144,6 +145,12 @@ def retire_finished_calls(conn, policy: str, certificate_id: str, as_of: date,
     for start in range(0, len(items), BATCH):
         batch = items[start:start + BATCH]
         ids = [d.call_id for d in batch]
+        # Files set aside for these calls (a broken re-send) go with the record; first, so that a
+        # crash leaves a quarantine row naming files already gone, never files nothing names.
+        set_aside = [r[0] for r in conn.execute(
+            "SELECT location FROM casework.quarantine WHERE item IN (SELECT unnest(?)) AND location IS NOT NULL",
+            [ids]).fetchall()]
+        unlink_files({"": [f for loc in set_aside for f in files_under(loc)]})
         with warehouse.transaction(conn):
             for table in RECORD_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [ids])

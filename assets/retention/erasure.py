@@ -3,11 +3,14 @@ under a legal hold."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import date
 
-from assets import locations
+from assets import locations, warehouse
+from assets.access import releases, traces
 from assets.access.subjects import call_ref, matching_calls, subject_ref
+from assets.ingest import untrusted
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.retention.certificates import Certificate, issue_certificate, new_certificate_id
 from assets.retention.deletion import delete, retire_finished_calls, unlink_files
@@ -28,14 +31,20 @@ def plan_erasure(conn, pseudonymiser: Pseudonymiser, kind: str, value: str) -> E
 
 
 def erase(conn, pseudonymiser: Pseudonymiser, policy: str, kind: str, value: str, reason: str,
-          as_of: date) -> Certificate:
-    """Delete every class of every matching call, and the call records, now. Calls under a
-    legal hold are spared and counted (UK GDPR art. 17(3)(e): legal claims).
+          as_of: date, names: list[str] = ()) -> Certificate:
+    """Delete every class of every matching call, and the call records, now; then every other
+    place the subject's number or name is held: other calls' unknown sidecar fields (redacted),
+    quarantined files (deleted) and releases written to disk (deleted). Calls under a legal hold
+    are spared and counted (UK GDPR art. 17(3)(e): legal claims).
 
-    The marts are rebuilt and the warehouse file rewritten by the caller afterwards
+    `names`: the subject's name(s) as the request gives them, matched and never stored. The marts
+    are rebuilt and the warehouse file rewritten by the caller afterwards
     (`pipelines.runner.finish_erasure`), so that no copy of the rows survives on disk."""
     certificate_id = new_certificate_id("erasure")
     todo = plan_erasure(conn, pseudonymiser, kind, value)
+    numbers = [r[0] for r in conn.execute(
+        "SELECT external_number FROM casework.calls WHERE call_id IN (SELECT unnest(?))", [todo.calls]).fetchall()]
+    ids = traces.Identifiers.of([*numbers, value if kind == "number" else None], names)
     if todo.calls:
         dates = dict(conn.execute("SELECT call_id, call_date FROM casework.calls WHERE call_id IN (SELECT unnest(?))",
                                   [todo.calls]).fetchall())
@@ -46,19 +55,42 @@ def erase(conn, pseudonymiser: Pseudonymiser, policy: str, kind: str, value: str
             items = [Due(c, dates[c], data_class, as_of, "erasure request") for c in todo.calls if c in holding]
             if items:
                 delete(conn, items, policy, certificate_id, reason="erasure")
-        _erase_quarantined(conn, todo.calls)
+    # Before the call records go: their quarantine rows name what to remove.
+    _erase_traces(conn, ids, todo, _Log(conn, policy, certificate_id, as_of))
+    if todo.calls:
         retire_finished_calls(conn, policy, certificate_id, as_of, call_ids=todo.calls)
     scope = f"{kind}:{call_ref(subject_ref(pseudonymiser, kind, value))}"
     return issue_certificate(conn, certificate_id, "erasure", policy, reason, scope, as_of, len(todo.held))
 
 
-def _erase_quarantined(conn, call_ids: list[str]) -> None:
-    """Files a stage set aside for these calls (e.g. audio that would not decode)."""
-    rows = conn.execute("SELECT location FROM casework.quarantine WHERE item IN (SELECT unnest(?))",
-                        [call_ids]).fetchall()
-    for (location,) in rows:
+class _Log:
+    """retention_log rows for what an erasure removed outside the call's own classes."""
+
+    def __init__(self, conn, policy: str, certificate_id: str, as_of: date):
+        self.conn, self.policy, self.certificate_id, self.as_of = conn, policy, certificate_id, as_of
+
+    def __call__(self, data_class: str, ref: str, bytes_deleted: int = 0) -> None:
+        warehouse.insert_row(self.conn, "governance.retention_log", run_at=warehouse.utcnow(), policy=self.policy,
+                             rule="erasure request", data_class=data_class, call_ref=ref, call_date=self.as_of,
+                             expired_on=self.as_of, bytes_deleted=bytes_deleted,
+                             certificate_id=self.certificate_id, reason="erasure")
+
+
+def _erase_traces(conn, ids: traces.Identifiers, todo: ErasurePlan, log: _Log) -> None:
+    """Held calls keep their own quarantine and releases (the hold covers them); the subject's
+    values in other calls' fields go either way, unless they are on a held call."""
+    for ref, fields in traces.redact_extras(conn, ids, exclude=[*todo.calls, *todo.held]).items():
+        for _ in range(fields):  # one row per field redacted (no bytes: the record stays)
+            log("third_party_fields", ref)
+    labels = [untrusted.label(c) for c in todo.calls]
+    for item, stage, location in traces.quarantined(conn, ids, todo.calls, labels):
+        if item in todo.held:
+            continue
+        freed = sum(unlink_files({"": traces.files_under(location)}).values()) if location else 0
         target = locations.location(location) if location else None
-        if target and target.is_dir():
-            unlink_files({"": sorted(str(p) for p in target.rglob("*") if p.is_file())})
-        elif target and target.is_file() and target.stem in call_ids:
-            unlink_files({"": [str(target)]})
+        if target is not None and locations.is_local(target) and target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+        conn.execute("DELETE FROM casework.quarantine WHERE item = ? AND stage = ?", [item, stage])
+        log("quarantine", traces.quarantine_ref(item), freed)
+    for kind, ref, size in releases.remove(conn, todo.calls, log.certificate_id):
+        log(f"release:{kind}", ref, size)

@@ -13,15 +13,17 @@ from datetime import date
 
 from assets import warehouse
 from assets.pii.pseudonymiser import TOKEN
+from assets.policy import load_policy
 from assets.settings import Settings
 
 PERIODS = ("day", "week")
 
 
 def suppress_below() -> int:
-    """The threshold the marts (dbt reads the same setting) and search apply: counts 1 to N-1 are
-    published as suppressed, as NHS statistics do."""
-    return Settings.from_env().suppress_below
+    """The threshold the marts (dbt is given the same number) and search apply: counts 1 to N-1
+    are published as suppressed, as NHS statistics do. It is the policy profile's, never lower
+    than NHS_SUPPRESS_BELOW, and no environment variable changes it."""
+    return load_policy(Settings.from_env().policy).suppress_below
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def phrase_counts(conn, phrase: str, by: str = "day", threshold: int | None = No
     the last call date in the canon, zero periods included so a chart shows the gaps."""
     if by not in PERIODS:
         raise ValueError(f"by must be one of {', '.join(PERIODS)}")
-    threshold = threshold or suppress_below()
+    threshold = max(threshold or 0, suppress_below())  # a caller may suppress more, never less
     bucket = "call_date" if by == "day" else "CAST(date_trunc('week', call_date) AS DATE)"
     step = "1 day" if by == "day" else "7 days"
     rows = conn.execute(

@@ -17,5 +17,5 @@ from assets.warehouse.db import (  # noqa: F401 - the stage's public face
     transaction,
     utcnow,
 )
-from assets.warehouse.quarantine import clear_quarantine, record_quarantine  # noqa: F401
+from assets.warehouse.quarantine import clear_quarantine, quarantined_since, record_quarantine  # noqa: F401
 from assets.warehouse.schema import ensure_schema  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from assets.warehouse.db import insert_row, utcnow
+from assets.warehouse.db import connect, insert_row, utcnow
 
 
 def record_quarantine(
@@ -18,3 +18,10 @@ def record_quarantine(
 def clear_quarantine(conn: duckdb.DuckDBPyConnection, item: str, stage: str) -> None:
     """A fixed and re-submitted call leaves quarantine."""
     conn.execute("DELETE FROM casework.quarantine WHERE item = ? AND stage = ?", [item, stage])
+
+
+def quarantined_since(warehouse_path, since) -> list[tuple[str, str, str]]:
+    """What a run set aside (item, stage, reason), read-only, for its closing report."""
+    with connect(warehouse_path, read_only=True) as conn:
+        return conn.execute("SELECT item, stage, reason FROM casework.quarantine WHERE quarantined_at >= ? "
+                            "ORDER BY stage, item", [since]).fetchall()

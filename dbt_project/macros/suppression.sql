@@ -1,9 +1,10 @@
 {# Published counts of 1 to threshold-1 are suppressed (NULL plus a flag), as NHS statistics do:
    a small count about a few calls on one day can point at the people who made them.
-   The threshold is the environment's CALLCANON_SUPPRESS_BELOW (default 8), the same one
-   `callcanon search` applies. #}
+   The threshold is the policy profile's `suppress_below`, which the pipeline hands to dbt as
+   CALLCANON_SUPPRESS_BELOW (the same one `callcanon search` applies); never below 8, the NHS
+   floor, whatever a hand-run `dbt build` is given. #}
 {% macro suppress_below() -%}
-    {{ env_var('CALLCANON_SUPPRESS_BELOW', '8') | int }}
+    {{ [env_var('CALLCANON_SUPPRESS_BELOW', '8') | int, 8] | max }}
 {%- endmacro %}
 
 {% macro is_suppressed(count) -%}

@@ -20,11 +20,18 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Walk the hash chain: exit 1 if any record was edited, removed or reordered, or the
-    chain was cut short of its head."""
+    """Walk the hash chain and check its signed heads: exit 1 if any record was edited, removed or
+    reordered, the chain was cut short, emptied or re-keyed, or a head is not validly signed."""
+    from assets import keys
     from assets.access import audit
+    try:
+        public_key = keys.load_audit_signing_key().public_key()
+    except keys.SecretError as exc:
+        raise click.ClickException(str(exc)) from exc
     with _warehouse(read_only=True) as conn:
-        result = audit.verify(conn, audit.chain_key(_key("pseudonym")))
+        result = audit.verify(conn, audit.chain_key(_key("pseudonym")), public_key=public_key)
+    click.echo(f"witness {audit.witness_path()}: {result.witnessed} signed heads checked "
+               f"(signing key {audit.fingerprint(public_key)})")
     if result.ok:
         click.echo(f"{result.records} records, chain intact (head {audit.head_path()})")
         return
@@ -155,6 +162,8 @@ def access_search(layer, req, query) -> None:
     """Find the calls a rights request is about (audited; at least one criterion)."""
     calls = layer.search_calls(req, query)
     click.echo("\n".join(calls) if calls else "no matching calls")
+    for call_id, fields in layer.mentions(query, calls).items():  # also erased by `erase --name`
+        click.echo(f"also held by {call_id} in unknown sidecar field(s) {', '.join(fields)}", err=True)
 
 
 def _sar_command(group: click.Group) -> None:

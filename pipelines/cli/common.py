@@ -18,6 +18,18 @@ def _key(name: str) -> bytes:
         raise click.ClickException(str(exc)) from exc
 
 
+def _audit_ready() -> None:
+    """A command's audit record is written after its change, so the keys it needs are loaded
+    before: no change is made that could not be recorded."""
+    from assets import keys
+
+    _key("pseudonym")
+    try:
+        keys.load_audit_signing_key()
+    except keys.SecretError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _pseudonymiser():
     from assets.pii.pseudonymiser import Pseudonymiser
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from assets.settings import Settings, SettingsError
+from assets.settings import Settings, SettingsError, owner_only_files
 
 
 @click.group()
 def main() -> None:
     """callcanon: call recordings to pseudonymised themes, under a retention policy."""
+    owner_only_files()  # the warehouse, audio, releases and keys it writes: 0600 / 0700
     try:
         Settings.from_env().export_for_dbt()
     except SettingsError as exc:

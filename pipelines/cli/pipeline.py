@@ -14,7 +14,7 @@ from pipelines.cli.group import main
 
 @main.command("init-key")
 def init_key() -> None:
-    """Create the pseudonym and audio key files (outside the warehouse) where none exist."""
+    """Create the pseudonym, audio and audit signing key files (outside the warehouse) where none exist."""
     from assets import keys
     for secret, path, created in keys.init_all():
         click.echo(f"{'created' if created else 'kept existing'} {secret.name} key file {path}")
@@ -72,6 +72,16 @@ def run(as_of, refit: bool | None) -> None:
         summary = run_all(instance, retention_as_of=as_of.date() if as_of else None, log=click.echo,
                           refit=refit)
     click.echo(f"done: {len(summary.partitions)} call dates, {len(summary.run_ids)} Dagster runs")
+    _report_quarantine(summary.quarantined)
+
+
+def _report_quarantine(quarantined) -> None:
+    """What this run set aside, by item (a call id or a hash of a file name) and reason; the
+    files wait in the quarantine folder and the rest of the run went on."""
+    if quarantined:
+        click.echo(f"quarantined {len(quarantined)} item(s); the rest of the run completed:")
+    for item, stage, reason in quarantined:
+        click.echo(f"  {stage:13} {item:28} {reason}")
 
 
 @main.command()
@@ -88,8 +98,9 @@ def demo(n_calls: int) -> None:
         click.echo(f"{secret.name} key: {path} ({'created' if created else 'existing'})")
     _speak_with_progress(demo_mod.build_calls(n_calls, date.today()), settings.landing_dir)
     with dagster_instance() as instance:
-        run_all(instance, log=click.echo)
+        summary = run_all(instance, log=click.echo)
         pack = write_evidence_pack(instance)
+    _report_quarantine(summary.quarantined)
     click.echo("")
     click.echo(f"Warehouse: {settings.warehouse_path}")
     click.echo(f"Governance review pack: {pack}")

@@ -8,14 +8,26 @@ from datetime import date
 import click
 
 from assets.settings import Settings
-from pipelines.cli.common import _pseudonymiser, _subject, _warehouse
+from pipelines.cli.common import _audit_ready, _key, _pseudonymiser, _subject, _warehouse
 from pipelines.cli.group import main
+
+
+def _record(conn, action: str, reason: str | None, **fields) -> None:
+    """The governance command's audit record: the OS account that ran it, and its reason."""
+    from assets.access import audit, governance_log
+
+    governance_log.record_action(conn, audit.chain_key(_key("pseudonym")), _pseudonymiser(), action=action,
+                                 reason=reason, **fields)
+
+
+_REASON = click.option("--reason", required=True, help="the request's or matter's reference (no personal data)")
 
 
 @main.command("retention")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Retention clock (default today).")
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; change nothing.")
-def retention_cmd(as_of, dry_run: bool) -> None:
+@click.option("--reason", default=None, help="why the sweep is run by hand now (required unless --dry-run)")
+def retention_cmd(as_of, dry_run: bool, reason: str | None) -> None:
     """Sweep expired data under the policy profile (what the nightly schedules do)."""
     from assets import retention
     from assets.policy import load_policy
@@ -32,19 +44,28 @@ def retention_cmd(as_of, dry_run: bool) -> None:
         click.echo(f"dry run as of {as_of}: {len(go)} item(s) would be deleted from "
                    f"{len({d.call_id for d in go})} call(s); {len(held)} spared by legal hold; nothing changed")
         return
+    if not reason:
+        raise click.UsageError("give --reason: a sweep run by hand deletes data and is audited")
+    _audit_ready()
     from pipelines.runner import dagster_instance, sweep_retention
 
     with dagster_instance() as instance:
-        sweep_retention(instance, as_of, log=click.echo)
+        runs = sweep_retention(instance, as_of, log=click.echo)
+    with _warehouse() as conn:
+        _record(conn, "retention_sweep", reason, object=f"as_of:{as_of}", details={"dagster_runs": len(runs)})
 
 
 @main.command()
 @_subject
-@click.option("--reason", required=True, help="the request's reference (no personal data)")
+@_REASON
 @click.option("--dry-run", is_flag=True, help="List the calls that would be erased; change nothing.")
-def erase(kind: str, value: str, reason: str, dry_run: bool) -> None:
-    """Erasure request: delete every trace of the matching calls, rebuild the marts, rewrite
-    the warehouse file, and print the certificate."""
+@click.option("--name", "names", multiple=True,
+              help="the subject's name as they give it: also matched in other calls' unknown sidecar fields and in "
+                   "quarantined files (never stored)")
+def erase(kind: str, value: str, reason: str, dry_run: bool, names: tuple[str, ...]) -> None:
+    """Erasure request: delete every trace of the matching calls, and the subject's number (and
+    name, if given) wherever else it is held (other calls' unknown fields, quarantine, releases
+    written to disk); rebuild the marts, rewrite the warehouse file, and print the certificate."""
     from assets import retention
     pseudonymiser = _pseudonymiser()
     settings = Settings.from_env()
@@ -57,7 +78,9 @@ def erase(kind: str, value: str, reason: str, dry_run: bool) -> None:
                 click.echo(f"legal hold    {call_id}  (kept)")
             click.echo(f"dry run: {len(todo.calls)} call(s) would be erased, {len(todo.held)} kept by legal hold")
             return
-        cert = retention.erase(conn, pseudonymiser, settings.policy, kind, value, reason, date.today())
+        _audit_ready()
+        cert = retention.erase(conn, pseudonymiser, settings.policy, kind, value, reason, date.today(), list(names))
+        _record(conn, "erase", reason, object=cert.scope, details={"certificate": cert.certificate_id})
     from pipelines.runner import dagster_instance, finish_erasure
 
     with dagster_instance() as instance:
@@ -72,21 +95,28 @@ def hold() -> None:
 
 @hold.command("place")
 @_subject
-@click.option("--reason", required=True, help="the matter's reference (no personal data)")
+@_REASON
 def hold_place(kind: str, value: str, reason: str) -> None:
     from assets import retention
+    from assets.access.subjects import call_ref, subject_ref
+    _audit_ready()
     with _warehouse() as conn:
         hold_id = retention.place_hold(conn, _pseudonymiser(), kind, value, reason)
+        _record(conn, "hold_place", reason, object=f"hold:{hold_id}",
+                subject=f"{kind}:{call_ref(subject_ref(_pseudonymiser(), kind, value))}")
     click.echo(f"legal hold {hold_id} placed")
 
 
 @hold.command("release")
 @click.argument("hold_id", type=int)
-def hold_release(hold_id: int) -> None:
+@_REASON
+def hold_release(hold_id: int, reason: str) -> None:
     from assets import retention
+    _audit_ready()
     with _warehouse() as conn:
         if not retention.release_hold(conn, hold_id):
             raise click.ClickException(f"no active legal hold {hold_id}")
+        _record(conn, "hold_release", reason, object=f"hold:{hold_id}")
     click.echo(f"legal hold {hold_id} released; the next sweep deletes what it was holding back")
 
 
@@ -105,24 +135,34 @@ def hold_list() -> None:
 @click.option("--complaint", required=True, help="complaint id")
 @click.option("--last-activity", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
 @click.option("--link-call", default=None, help="also link this call id to the complaint")
-def case(complaint: str, last_activity, link_call: str | None) -> None:
+@_REASON
+def case(complaint: str, last_activity, link_call: str | None, reason: str) -> None:
     """Record activity on a case (its calls' retention restarts from it), or link a call to it."""
     from assets import retention
+    from assets.access.subjects import call_ref
+    _audit_ready()
     with _warehouse() as conn:
         if link_call and not retention.link_call(conn, link_call, complaint, last_activity.date()):
             raise click.ClickException(f"no call {link_call}")
         n = retention.update_case(conn, complaint, last_activity.date())
+        _record(conn, "case_activity", reason, object=f"complaint:{call_ref(complaint)}",
+                details={"last_activity": last_activity.date(), "calls": n,
+                         "linked_call": call_ref(link_call) if link_call else None})
     click.echo(f"{n} call(s) of complaint {complaint}: retention now counts from {last_activity:%Y-%m-%d}")
 
 
 @main.command()
 @_subject
-@click.option("--reason", default=None, help="the request's reference or reason (no personal data)")
-def restrict(kind: str, value: str, reason: str | None) -> None:
+@_REASON
+def restrict(kind: str, value: str, reason: str) -> None:
     """Record a restriction request: the matching calls leave the canon now and stay out."""
+    from assets.access.subjects import call_ref, subject_ref
     from assets.canon import restrictions
+    _audit_ready()
     with _warehouse() as conn:
         n = restrictions.restrict(conn, _pseudonymiser(), kind, value, reason)
+        _record(conn, "restrict", reason, subject=f"{kind}:{call_ref(subject_ref(_pseudonymiser(), kind, value))}",
+                details={"calls": n})
     click.echo(f"restriction recorded; {n} call(s) withdrawn from the canon (marts follow on their next build)")
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from assets.settings import Settings
-from pipelines.cli.common import _pseudonymiser
+from pipelines.cli.common import _audit_ready, _key, _pseudonymiser, _warehouse
 from pipelines.cli.group import main
 
 
@@ -77,19 +76,20 @@ def transcribe(audio_files: tuple[Path, ...], model: str | None, channels: str |
 @click.option("--by", type=click.Choice(["day", "week"]), default="day", show_default=True)
 def search(phrase: str, by: str) -> None:
     """Count calls whose pseudonymised transcript mentions PHRASE, per day or ISO week
-    (small counts suppressed; reads the warehouse read-only)."""
-    import duckdb
-
+    (small counts suppressed, at the policy's threshold; every search is audited)."""
+    from assets.access import audit, governance_log
     from assets.themes.search import phrase_counts, suppress_below
 
-    settings = Settings.from_env()
-    try:
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+    _audit_ready()
+    pseudonymiser = _pseudonymiser()
+    with _warehouse() as conn:  # a writer for a moment: the search's audit record
+        key = audit.chain_key(_key("pseudonym"))
+        try:
             rows = phrase_counts(conn, phrase, by)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        except ValueError as exc:
+            governance_log.record_search(conn, key, pseudonymiser, phrase=phrase, by=by, outcome="refused")
+            raise click.ClickException(str(exc)) from exc
+        governance_log.record_search(conn, key, pseudonymiser, phrase=phrase, by=by, outcome="granted")
     click.echo(f"{by}\tcalls mentioning {phrase!r}")
     for r in rows:
         click.echo(f"{r.period}\t{f'<{suppress_below()}' if r.suppressed else r.calls}")
-
-

@@ -24,6 +24,14 @@ class CallStore(dg.ConfigurableResource):
     quarantine_dir: str
     redacted_dir: str
     sidecar_grace_s: float = landing.DEFAULT_SIDECAR_GRACE_S
+    max_sidecar_bytes: int = landing.Limits.max_sidecar_bytes
+    max_audio_bytes: int = landing.Limits.max_audio_bytes
+    future_tolerance_days: int = 1
+
+    def limits(self, first_call_date) -> landing.Limits:
+        """What the landing zone accepts today (the first call date is the partition set's)."""
+        return landing.Limits.today(self.max_sidecar_bytes, self.max_audio_bytes, first_call_date,
+                                    self.future_tolerance_days)
 
 
 class WhisperSettings(dg.ConfigurableResource):
@@ -117,7 +125,8 @@ def resources() -> dg.Definitions:
             "warehouse": Warehouse(database=str(s.warehouse_path)),
             "call_store": CallStore(landing_dir=str(s.landing_dir), store_dir=str(s.store_dir),
                                     quarantine_dir=str(s.quarantine_dir), redacted_dir=str(s.redacted_dir),
-                                    sidecar_grace_s=s.sidecar_grace_s),
+                                    sidecar_grace_s=s.sidecar_grace_s, max_sidecar_bytes=s.max_sidecar_bytes,
+                                    max_audio_bytes=s.max_audio_bytes, future_tolerance_days=s.future_tolerance_days),
             "whisper": WhisperSettings.from_settings(s),
             "pseudonym_key": PseudonymKey(),
             "audio_key": AudioKey(),

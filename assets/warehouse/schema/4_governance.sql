@@ -95,3 +95,19 @@ CREATE TABLE IF NOT EXISTS governance.warehouse_rewrites (
     bytes_before BIGINT NOT NULL,
     bytes_after BIGINT NOT NULL
 );
+
+-- Every release written to disk (an audio download, an export, a subject access package), with
+-- where it went, so an erasure can list and remove it. Calls by hash, as everywhere in governance.
+CREATE SEQUENCE IF NOT EXISTS governance.releases_seq;
+
+CREATE TABLE IF NOT EXISTS governance.releases (
+    release_id BIGINT DEFAULT nextval('governance.releases_seq') PRIMARY KEY,
+    kind VARCHAR NOT NULL,            -- download_audio | export | subject_access_package
+    call_ref VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,            -- a file, or the package's folder
+    released_at TIMESTAMPTZ NOT NULL,
+    actor VARCHAR NOT NULL,
+    audit_seq BIGINT,
+    removed_at TIMESTAMPTZ,
+    removed_by VARCHAR                -- the erasure certificate that removed it
+);

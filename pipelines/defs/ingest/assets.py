@@ -32,14 +32,18 @@ def casework_calls(
         result = ingest.ingest_date(
             conn, locations.location(call_store.landing_dir), locations.location(call_store.store_dir),
             locations.location(call_store.quarantine_dir), day, audio_key.vault(), call_store.sidecar_grace_s,
+            call_store.limits(call_dates.start.date()),
         )
         total = ingest.calls_on(conn, day)
         pseudonym_key.record_processing(conn, context, len(result.registered))
     for item, reason in result.quarantined:
-        # The file name is a call id, not personal data; the reason is ours.
+        # A call id or a hash of the file name (`assets.ingest.untrusted.label`), never the name
+        # itself, which may hold a number; the reason is ours.
         context.log.warning(f"quarantined {item}: {reason}")
     return dg.MaterializeResult(metadata={
         "registered": len(result.registered),
+        "already_registered": len(result.already),
+        "replaced_undecodable": len(result.replaced),
         "quarantined": len(result.quarantined),
         "calls_in_partition": total,
     })

@@ -15,25 +15,29 @@ from pipelines.partitions import call_dates
     description="Starts the call-date partition run for sidecars new in the landing zone.",
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, call_store: CallStore):
-    """Cursor: the newest sidecar mtime already handed to a run. The run key names the files,
-    so a re-evaluation after a crash cannot start the same work twice."""
+    """Cursor: the newest sidecar mtime already handed to a run. The run key hashes the files'
+    names (which may hold a number, so they never appear in a run's key or tags), so a
+    re-evaluation after a crash cannot start the same work twice. A sidecar with no date a
+    partition can take (unreadable, refused, out of range) goes to the latest partition's run,
+    which quarantines it with the reason; one dated just ahead of today waits for its partition."""
     since = float(context.cursor or 0)
-    fresh = [(locations.modified_at(p), p) for p in locations.location(call_store.landing_dir).glob("*.json")]
-    fresh = [(m, p) for m, p in fresh if m > since]
+    fresh = [e for e in landing.sidecars(locations.location(call_store.landing_dir)) if e.mtime > since]
     if not fresh:
         return dg.SkipReason("no new sidecars in the landing zone")
+    limits = call_store.limits(call_dates.start.date())
+    last = call_dates.get_last_partition_key()
     by_key: dict[str, list[str]] = {}
-    first = call_dates.start.date()
-    for _, path in fresh:
-        day = landing.peek_call_date(path)
-        if day and day < first:
-            context.log.error(f"a sidecar dated {day} is before the first call date {first} "
-                              "(CALLCANON_FIRST_CALL_DATE): it waits in the landing zone")
-            continue
-        # An unreadable sidecar still needs a run, to be quarantined with its reason.
-        key = day.isoformat() if day else call_dates.get_last_partition_key()
-        by_key.setdefault(key, []).append(path.name)
-    context.update_cursor(str(max(m for m, _ in fresh)))
+    handed = []
+    for entry in fresh:
+        day = landing.peek_call_date(entry, limits.max_sidecar_bytes)
+        if day is not None and day.isoformat() > last and not limits.refusal(day):
+            continue  # within the future tolerance: its partition does not exist yet
+        handed.append(entry.mtime)
+        in_range = day is not None and not limits.refusal(day)
+        by_key.setdefault(day.isoformat() if in_range else last, []).append(entry.name)
+    if not by_key:
+        return dg.SkipReason("new sidecars are dated ahead of today; they wait for their partition")
+    context.update_cursor(str(max(handed)))
     return [
         dg.RunRequest(
             partition_key=key,
