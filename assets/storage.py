@@ -26,6 +26,6 @@ def writing(what: str, path: Path):
         if exc.errno not in _LOCATION_ERRORS:
             raise
         raise StorageError(
-            f"cannot write to the {what} at {path}: {exc.strerror or exc}. Nothing was removed from "
-            f"where it came from; free space or fix the location, then re-run this call date."
-        ) from exc
+            f"cannot write to the {what} at {path}: {exc.strerror or type(exc).__name__}. Nothing was "
+            f"removed from where it came from; free space or fix the location, then re-run this call date."
+        ) from None  # the OSError names the file, which may be a sender's name holding a number

@@ -195,3 +195,33 @@ def test_a_file_owned_by_another_account_is_refused_and_left_where_it_is(site):
     assert result.registered == ["good-call"]
     assert _reasons(conn) == {untrusted.label("foreign"): "not_owned"}
     assert sorted(p.name for p in dirs["landing"].iterdir()) == ["foreign.json", "foreign.wav"]
+
+
+def test_a_year_that_overflows_and_a_name_that_is_not_utf8_are_refused_not_fatal(site):
+    """Found in review: year 1 overflowed converting to London time, and a non-UTF-8 name
+    crashed the query that looks for a half-ingested call; either stopped every run."""
+    conn, dirs = site
+    (dirs["landing"] / "year-one.json").write_text('{"call_id": "year-one", "started_at": "0001-01-01T00:00:00Z"}')
+    (dirs["landing"] / "year-one.wav").write_bytes(b"RIFF")
+    raw = os.fsencode(dirs["landing"]) + b"/\xff\xfe"
+    with open(raw + b".json", "wb") as fh:
+        fh.write(b"{not json")
+    with open(raw + b"-orphan.wav", "wb") as fh:
+        fh.write(b"RIFF")
+    os.utime(raw + b"-orphan.wav", (0, 0))  # long past the sidecar grace
+    _land(dirs, "good-call")
+
+    result = _ingest(conn, dirs)
+
+    assert result.registered == ["good-call"]
+    assert sorted(_reasons(conn).values()) == ["bad_sidecar", "bad_sidecar_json", "missing_sidecar"]
+    assert register.pending_dates(dirs["landing"], landing.Limits(), TODAY) == []
+
+
+def test_the_json_depth_check_takes_linear_time_on_a_string_that_never_closes():
+    signal.alarm(3)  # the regex it replaced took about 30 s on 64 KB of this
+    try:
+        assert untrusted.json_depth(b'"' + b'\\"' * 32_000) == 0
+        assert untrusted.json_depth(b'{"a": [1, {"b": "]]]"}]}') == 3
+    finally:
+        signal.alarm(0)

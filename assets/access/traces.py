@@ -4,8 +4,9 @@ re-send of the same call, a file named after a number). An erasure matches them 
 form and removes or redacts them; a subject access request reports the mentions.
 
 Numbers are compared as national significant numbers (digits only, without +44 or the leading
-0), so "07700 900 123", "+44 7700 900123" and "447700900123" are one number. Names are compared
-case-insensitively, with runs of spaces as one. Nothing here is logged or stored: the matching
+0), so "07700 900 123", "+44 7700 900123" and "447700900123" are one number, and found in any
+run of digits that contains them. Names are compared
+case-insensitively as whole words, with runs of spaces as one. Nothing here is logged or stored: the matching
 values stay in memory for the request.
 """
 
@@ -20,7 +21,6 @@ from assets.access.subjects import call_ref
 
 MIN_NUMBER_DIGITS = 9
 ERASED = "[erased]"
-_NUMBER_RUN = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 _QUARANTINE_READ_LIMIT = 1 << 20  # sidecars are at most 64 KB; audio is matched by name and call only
 
 
@@ -52,16 +52,26 @@ class Identifiers:
         return bool(self.numbers or self.names)
 
     def in_text(self, text: str) -> bool:
-        if any(national(run) in self.numbers for run in _NUMBER_RUN.findall(text)):
+        # Digits only, then containment: however the number was spaced, split or run into a
+        # date beside it ("07700900123_20260105"), its nine or more digits are still in a row.
+        digits = re.sub(r"\D", "", text)
+        if any(n in digits for n in self.numbers):
             return True
         flat = _name(text)
-        return any(name in flat for name in self.names)
+        # Whole words: "Ann Lee" is not in "Joann Leeds".
+        return any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", flat) for name in self.names)
 
 
 def _walk(value, path: str, ids: Identifiers, hits: list[str]):
     """The value with every matching string replaced by ERASED; matching paths appended to hits."""
     if isinstance(value, dict):
-        return {k: _walk(v, f"{path}.{k}" if path else str(k), ids, hits) for k, v in value.items()}
+        out = {}
+        for n, (k, v) in enumerate(value.items()):
+            key = f"{ERASED}{n}" if ids.in_text(str(k)) else k  # a sender's dict may be keyed by a number
+            if key != k:
+                hits.append(f"{path}.{key}" if path else key)
+            out[key] = _walk(v, f"{path}.{key}" if path else str(key), ids, hits)
+        return out
     if isinstance(value, list):
         return [_walk(v, f"{path}[{i}]", ids, hits) for i, v in enumerate(value)]
     if isinstance(value, (str, int)) and not isinstance(value, bool) and ids.in_text(str(value)):
@@ -130,6 +140,20 @@ def files_under(loc: str) -> list[str]:
     if target.is_dir():
         return sorted(str(p) for p in target.rglob("*") if p.is_file() or p.is_symlink())
     return [str(target)] if target.exists() else []
+
+
+def call_folders(quarantine_root, call_ids: list[str]) -> list[str]:
+    """The quarantine folders named after the calls (by id, or by the label of a name that was
+    the call id), whether or not a row still names them: a fixed call's earlier broken send and a
+    superseded recording stay there after their rows are cleared, and go with the call."""
+    from assets.ingest.untrusted import labels
+
+    root = locations.location(quarantine_root)
+    names = {p.name for p in root.iterdir()} if root.exists() else set()
+    if not names:
+        return []
+    wanted = set(call_ids) | (set(labels(call_ids).values()) if any(n.startswith("file-") for n in names) else set())
+    return [str(root / n) for n in sorted(names & wanted)]
 
 
 def quarantine_ref(item: str) -> str:

@@ -53,7 +53,12 @@ class Sidecar(BaseModel):
     @classmethod
     def _assume_utc(cls, value: datetime) -> datetime:
         # A naive timestamp is taken as UTC, the telephony export convention.
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        try:  # year 1 or 9999 overflows on the way to London time: a bad value, not a crash
+            value.astimezone(LOCAL_TZ)
+        except (OverflowError, ValueError):
+            raise ValueError("not a date a call can have") from None
+        return value
 
     @property
     def call_date(self) -> date:
@@ -113,6 +118,7 @@ class Rejected:
     detail: str
     call_id: str | None = None     # set once the sidecar proved the name is the call's id
     discard: tuple[untrusted.Entry, ...] = ()  # links, FIFOs, devices: removed, never read
+    sidecar: Sidecar | None = None  # parsed, where the refusal came after parsing (missing_audio)
 
     @property
     def item(self) -> str:
@@ -127,12 +133,16 @@ def call_date_of(started_at: datetime) -> date:
 
 
 def _summarise(err: ValidationError) -> str:
-    # Field names and error types only: the offending values may be personal data.
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'sidecar'}: {e['msg']}" for e in err.errors())
+    # Top-level field names and error types only: the offending values, and the keys inside a
+    # field (a sender's dict may be keyed by a number), may be personal data.
+    return "; ".join(f"{e['loc'][0] if e['loc'] else 'sidecar'}: {e['msg']}" for e in err.errors())
 
 
 def _split(group: list[untrusted.Entry]) -> tuple[tuple[Path, ...], tuple[untrusted.Entry, ...]]:
-    return tuple(e.path for e in group if e.regular), tuple(e for e in group if not e.regular)
+    """(our regular files, to move into quarantine; links, FIFOs and devices, to remove). Another
+    account's files are in neither: not ours to move or delete, they stay where they were put."""
+    return (tuple(e.path for e in group if e.regular and e.owned),
+            tuple(e for e in group if not e.regular))
 
 
 def read_landed(sidecar: untrusted.Entry, audio: list[untrusted.Entry], limits: Limits) -> LandedCall | Rejected:
@@ -140,8 +150,8 @@ def read_landed(sidecar: untrusted.Entry, audio: list[untrusted.Entry], limits: 
     group = [sidecar, *audio]
     paths, odd = _split(group)
 
-    def reject(reason: str, detail: str, call_id: str | None = None) -> Rejected:
-        return Rejected(stem, paths, reason, detail, call_id, odd)
+    def reject(reason: str, detail: str, call_id: str | None = None, parsed: Sidecar | None = None) -> Rejected:
+        return Rejected(stem, paths, reason, detail, call_id, odd, parsed)
 
     for entry in group:
         refused = entry.problem(limits.max_sidecar_bytes if entry is sidecar else limits.max_audio_bytes)
@@ -165,10 +175,20 @@ def read_landed(sidecar: untrusted.Entry, audio: list[untrusted.Entry], limits: 
     if out_of_range:
         return reject("date_out_of_range", out_of_range, stem)
     if not audio:
-        return reject("missing_audio", "no audio file beside the sidecar", stem)
+        return reject("missing_audio", "no audio file beside the sidecar", stem, parsed)
     if len(audio) > 1:
         return reject("ambiguous_audio", f"{len(audio)} audio files share the call id", stem)
     return LandedCall(parsed, sidecar, audio[0])
+
+
+def _read_or_refuse(sidecar: untrusted.Entry, audio: list[untrusted.Entry], limits: Limits) -> LandedCall | Rejected:
+    """One sidecar's verdict; whatever goes wrong reading it is its own refusal, never the run's."""
+    try:
+        return read_landed(sidecar, audio, limits)
+    except Exception as exc:  # noqa: BLE001 - named by type only: the message may hold the name
+        paths, odd = _split([sidecar, *audio])
+        return Rejected(Path(sidecar.name).stem, paths, "unreadable", f"could not be read ({type(exc).__name__})",
+                        None, odd)
 
 
 # Audio may land minutes before its sidecar; only after this long is a lone file an orphan.
@@ -194,7 +214,7 @@ def scan(landing_dir: Path, grace_s: float = DEFAULT_SIDECAR_GRACE_S,
         if Path(entry.name).suffix == ".json":
             stem = Path(entry.name).stem
             sidecar_stems.add(stem)
-            found.append(read_landed(entry, audio.get(stem, []), limits))
+            found.append(_read_or_refuse(entry, audio.get(stem, []), limits))
     now = time.time()
     for stem, orphans in sorted(audio.items()):
         if stem in sidecar_stems:
@@ -203,6 +223,8 @@ def scan(landing_dir: Path, grace_s: float = DEFAULT_SIDECAR_GRACE_S,
         if odd:
             found.append(Rejected(stem, paths, "not_a_regular_file",
                                   f"audio: {odd[0].kind}, not a regular file: not opened, not copied", None, odd))
+        elif not all(e.owned for e in orphans):
+            found.append(Rejected(stem, paths, "not_owned", "audio: a file owned by another account: not read"))
         elif all(now - e.mtime >= grace_s for e in orphans):
             found.append(Rejected(stem, paths, "missing_sidecar",
                                   f"no sidecar arrived within {grace_s:.0f} s of the audio"))
@@ -219,7 +241,7 @@ def peek_call_date(entry: untrusted.Entry, limit: int = Limits.max_sidecar_bytes
         match = _DATE_IN_SIDECAR.search(untrusted.read_bounded(entry, limit).decode("utf-8", "replace"))
         if match:
             return call_date_of(datetime.fromisoformat(match.group(1).replace("Z", "+00:00")))
-    except (OSError, ValueError):  # untrusted.Refused is a ValueError
+    except (OSError, ValueError, ArithmeticError):  # untrusted.Refused is a ValueError; year 1 overflows
         pass
     return None
 
@@ -253,7 +275,7 @@ def move_into(paths: tuple[Path, ...] | list[Path], dest_dir: Path) -> list[Path
         elif not src.exists():
             continue
         tmp = dest_dir / (target.name + ".partial")
-        with _open_source(src) as fin, tmp.open("wb") as fout:
+        with open_source(src) as fin, tmp.open("wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
         locations.replace(tmp, target)
         src.unlink()
@@ -271,7 +293,7 @@ def _free_name(dest_dir: Path, name: str) -> Path:
     return target
 
 
-def _open_source(src: Path):
+def open_source(src: Path):
     if locations.is_local(src):
         return os.fdopen(os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC), "rb")
     return src.open("rb")

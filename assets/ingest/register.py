@@ -8,7 +8,6 @@ The row's checksum and size are the recording's own, as the telephony system sen
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,7 +17,7 @@ import duckdb
 
 from assets import locations, storage, warehouse
 from assets.audio import vault as audio_vault
-from assets.ingest import landing, untrusted
+from assets.ingest import landing, redelivery, untrusted
 
 
 @dataclass
@@ -31,38 +30,26 @@ class IngestResult:
 
 def sha256_of(path: Path) -> str:
     with path.open("rb") as fh:
-        return _digest(fh)[0]
-
-
-def _digest(fh) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    for block in iter(lambda: fh.read(1 << 20), b""):
-        digest.update(block)
-        size += len(block)
-    return digest.hexdigest(), size
+        return redelivery.digest(fh)[0]
 
 
 def store_dir_for(store_root: Path, call_date: date) -> Path:
     return store_root / call_date.isoformat()
 
 
-# Columns a re-landed call must repeat exactly to count as the same delivery (a re-run after a
-# crash, or the telephony system sending it twice); anything else is a different call.
-_SAME_DELIVERY = ("started_at", "direction", "staff_id", "team", "external_number", "complaint_id",
-                  "case_last_activity", "service_area", "privacy_notice_played", "recording_stopped_on_request",
-                  "channels", "extra", "audio_sha256")
-
-
-def _row(call: landing.LandedCall, stored_audio: Path, sha256: str, size: int) -> dict:
-    s = call.sidecar
+def _sidecar_row(s: landing.Sidecar) -> dict:
     return dict(
         call_id=s.call_id, started_at=s.started_at, call_date=s.call_date, direction=s.direction,
         staff_id=s.staff_id, team=s.team, external_number=s.external_number, complaint_id=s.complaint_id,
         case_last_activity=s.case_last_activity, service_area=s.service_area,
         privacy_notice_played=s.privacy_notice_played, recording_stopped_on_request=s.recording_stopped_on_request,
         channels=json.dumps(s.channels) if s.channels else None, extra=json.dumps(s.extra_fields, default=str),
-        audio_path=str(stored_audio), audio_sha256=sha256, audio_bytes=size, ingested_at=datetime.now(UTC),
     )
+
+
+def _row(call: landing.LandedCall, stored_audio: Path, sha256: str, size: int) -> dict:
+    return {**_sidecar_row(call.sidecar), "audio_path": str(stored_audio), "audio_sha256": sha256,
+            "audio_bytes": size, "ingested_at": datetime.now(UTC)}
 
 
 def quarantine(conn: duckdb.DuckDBPyConnection, rejected: landing.Rejected, quarantine_dir: Path) -> None:
@@ -98,11 +85,15 @@ def ingest_date(
     result = IngestResult()
     for item in landing.scan(landing_dir, sidecar_grace_s, limits):
         if isinstance(item, landing.Rejected):
-            if item.reason in ("missing_audio", "missing_sidecar") and _stored(conn, item.stem):
-                for path in item.paths:  # the other half of a call whose ingest was cut short
-                    path.unlink(missing_ok=True)
-                continue
-            _set_aside(conn, item, quarantine_dir, result)
+            try:
+                half = item.reason in ("missing_audio", "missing_sidecar")
+                if half and redelivery.leftover(conn, item, _sidecar_row):
+                    for path in item.paths:  # the other half of this call's ingest, cut short
+                        path.unlink(missing_ok=True)
+                    continue
+                _set_aside(conn, item, quarantine_dir, result)
+            except (OSError, storage.StorageError) as exc:  # on record; the files wait for the next run
+                result.quarantined.append((item.item, f"{item.reason} (not moved: {type(exc).__name__})"))
             continue
         if item.sidecar.call_date != call_date:
             continue
@@ -114,7 +105,10 @@ def ingest_date(
             rejected = landing.Rejected(item.sidecar.call_id, tuple(
                 p for p in (item.sidecar_path, item.audio_path) if p.exists() and not p.is_symlink()),
                 "unreadable", f"ingest failed ({type(exc).__name__})", item.sidecar.call_id)
-            _set_aside(conn, rejected, quarantine_dir, result)
+            try:
+                _set_aside(conn, rejected, quarantine_dir, result)
+            except (OSError, storage.StorageError) as again:  # on record; the files wait for the next run
+                result.quarantined.append((rejected.item, f"unreadable (not moved: {type(again).__name__})"))
     return result
 
 
@@ -129,21 +123,11 @@ def _register(conn, item: landing.LandedCall, store_root: Path, quarantine_dir: 
     dest = store_dir_for(store_root, item.sidecar.call_date)
     stored_audio = dest / audio_vault.sealed_name(item.audio_path.name)
     with untrusted.open_regular(item.audio_entry, limits.max_audio_bytes) as audio:
-        sha256, size = _digest(audio)
+        sha256, size = redelivery.digest(audio)
         row = _row(item, stored_audio, sha256, size)
-        if _registered(conn, call_id):
-            if _same_delivery(conn, row):
-                _remove_landed(item)  # sealed and recorded already; only the landing files were left
-                result.already.append(call_id)
-                return
-            if not _undecodable(conn, call_id):  # never a silent overwrite: the first call stays as it is
-                _set_aside(conn, landing.Rejected(call_id, (item.sidecar_path, item.audio_path), "duplicate_call_id",
-                                                  "a call with this id is already registered; the first is kept",
-                                                  call_id), quarantine_dir, result)
-                return
-            # A fixed recording for a call transcription set aside: the first is kept in quarantine.
-            _keep_superseded(conn, call_id, quarantine_dir)
-            result.replaced.append(call_id)
+        if redelivery.registered(conn, call_id):
+            _again(conn, item, row, audio, stored_audio, quarantine_dir, vault, result)
+            return
         audio.seek(0)
         # Sealed copy first, then the row, then the landing files: a crash (or a full disk) at any
         # point leaves the landing files, so a re-run finishes the job; never a row without audio.
@@ -156,41 +140,33 @@ def _register(conn, item: landing.LandedCall, store_root: Path, quarantine_dir: 
     result.registered.append(call_id)
 
 
+def _again(conn, item: landing.LandedCall, row: dict, audio, stored_audio: Path, quarantine_dir: Path,
+           vault: audio_vault.AudioVault, result: IngestResult) -> None:
+    """A call id already registered (`assets.ingest.redelivery`)."""
+    call_id = row["call_id"]
+    if redelivery.same_delivery(conn, row):
+        _remove_landed(item)  # sealed and recorded already; only the landing files were left
+        result.already.append(call_id)
+    elif redelivery.undecodable(conn, call_id) and redelivery.same_delivery(conn, row, audio=False):
+        redelivery.keep_superseded(conn, call_id, quarantine_dir)  # a fix: the first is kept aside
+        audio.seek(0)
+        with storage.writing("audio store", stored_audio.parent):
+            vault.seal(audio, stored_audio, call_id)
+        redelivery.replace_recording(conn, row)
+        _remove_landed(item)
+        result.replaced.append(call_id)
+        result.registered.append(call_id)
+    else:  # never a silent overwrite: the first call stays as it is
+        _set_aside(conn, landing.Rejected(call_id, (item.sidecar_path, item.audio_path), "duplicate_call_id",
+                                          "a call with this id is already registered; the first is kept",
+                                          call_id), quarantine_dir, result)
+
+
 def _remove_landed(item: landing.LandedCall) -> None:
     # The row holds every sidecar field (unknown ones in extra_fields), so the store keeps no
     # second copy of the metadata: one place to serve, restrict and erase, one file less to sweep.
     item.audio_path.unlink(missing_ok=True)
     item.sidecar_path.unlink(missing_ok=True)
-
-
-def _registered(conn, call_id: str) -> bool:
-    return bool(conn.execute("SELECT count(*) FROM casework.calls WHERE call_id = ?", [call_id]).fetchone()[0])
-
-
-def _undecodable(conn, call_id: str) -> bool:
-    return bool(conn.execute("SELECT count(*) FROM casework.quarantine WHERE item = ? AND stage = 'transcribe'",
-                             [call_id]).fetchone()[0])
-
-
-def _keep_superseded(conn, call_id: str, quarantine_dir: Path) -> None:
-    """Move the sealed recording transcription could not use into the call's quarantine folder
-    (still sealed), so that the fixed one is sealed where it was and the first is not lost."""
-    stored = conn.execute("SELECT audio_path FROM casework.calls WHERE call_id = ?", [call_id]).fetchone()[0]
-    old = locations.location(stored) if stored else None
-    if old is not None and old.exists():
-        with storage.writing("quarantine folder", quarantine_dir):
-            landing.move_into([old], quarantine_dir / call_id / "superseded")
-
-
-def _same_delivery(conn, row: dict) -> bool:
-    checks = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in _SAME_DELIVERY)
-    return bool(conn.execute(f"SELECT count(*) FROM casework.calls WHERE call_id = ? AND {checks}",
-                             [row["call_id"], *(row[c] for c in _SAME_DELIVERY)]).fetchone()[0])
-
-
-def _stored(conn: duckdb.DuckDBPyConnection, call_id: str) -> bool:
-    row = conn.execute("SELECT audio_path FROM casework.calls WHERE call_id = ?", [call_id]).fetchone()
-    return bool(row and row[0] and locations.location(row[0]).exists())
 
 
 def pending_dates(landing_dir: Path, limits: landing.Limits, last_partition: date) -> list[date]:

@@ -16,19 +16,20 @@ is not (yet) a validated call by `label` (a hash), and files keep a `safe_name` 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import os
 import re
 import stat
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from assets import locations
 
 MAX_JSON_DEPTH = 32
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
           (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
 
@@ -81,7 +82,10 @@ def entries(folder) -> list[Entry]:
     uid, found = os.geteuid(), []
     with os.scandir(folder) as listing:
         for item in listing:
-            st = item.stat(follow_symlinks=False)
+            try:
+                st = item.stat(follow_symlinks=False)
+            except FileNotFoundError:  # renamed or removed while listed (a sender's `.part` -> name)
+                continue
             found.append(Entry(Path(item.path), item.name, _kind(st.st_mode), st.st_size, st.st_uid == uid,
                                st.st_mtime))
     return sorted(found, key=lambda e: e.name)
@@ -99,10 +103,13 @@ def open_regular(entry: Entry, limit: int) -> io.BufferedReader:
     except OSError as exc:
         raise Refused("not_a_regular_file", f"could not be opened as a regular file ({exc.strerror})") from None
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+    # What was opened is checked again: a file swapped in after the listing, a hard link to
+    # another account's file, or one grown past the limit is refused as the listing would have.
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limit or st.st_uid != os.geteuid() or st.st_nlink != 1:
         os.close(fd)
-        raise Refused("not_a_regular_file" if not stat.S_ISREG(st.st_mode) else "too_large",
-                      "changed into something else while being read")
+        reason = ("not_a_regular_file" if not stat.S_ISREG(st.st_mode) else "too_large" if st.st_size > limit
+                  else "not_owned")
+        raise Refused(reason, "changed into something else while being opened, or is a link to another file")
     return os.fdopen(fd, "rb")
 
 
@@ -116,13 +123,24 @@ def read_bounded(entry: Entry, limit: int) -> bytes:
 
 def json_depth(data: bytes) -> int:
     """How deep objects and arrays nest, strings aside: checked before parsing, because Python's
-    parser recurses and a deep enough document ends in RecursionError rather than a reason."""
+    parser recurses and a deep enough document ends in RecursionError rather than a reason. One
+    pass with no backtracking, so no input makes it slow."""
     depth = deepest = 0
-    for byte in _STRINGS.sub(b'""', data):
-        if byte in b"[{":
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
             depth += 1
             deepest = max(deepest, depth)
-        elif byte in b"]}":
+        elif byte in (0x5D, 0x7D):  # ] }
             depth -= 1
     return deepest
 
@@ -137,8 +155,28 @@ def parse_json(data: bytes) -> object:
 
 
 def label(stem: str) -> str:
-    """How logs and the quarantine register name files whose name is not a validated call id."""
-    return "file-" + hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    """How logs and the quarantine register name files whose name is not a validated call id: an
+    HMAC of the name keyed from the pseudonym key, so a name that is a phone number cannot be
+    found again by hashing every number (a plain hash of ten digits is reversed in minutes)."""
+    return labels([stem])[stem]
+
+
+def labels(stems) -> dict[str, str]:
+    """`label` of many names, the key loaded once."""
+    key = _label_key()
+    return {stem: "file-" + hmac.new(key, stem.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:12]
+            for stem in stems}
+
+
+@lru_cache(maxsize=4)
+def _label_key_for(pseudonym_key: bytes) -> bytes:
+    return hmac.new(pseudonym_key, b"callcanon file labels v1", hashlib.sha256).digest()
+
+
+def _label_key() -> bytes:
+    from assets import keys
+
+    return _label_key_for(keys.load_key())
 
 
 def safe_name(name: str) -> str:

@@ -18,13 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from assets import locations, warehouse
+from assets.access import releases
 from assets.access.subjects import call_ref
-from assets.access.traces import files_under
+from assets.access.traces import call_folders, files_under
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import Policy
 from assets.retention.certificates import Certificate, issue_certificate, new_certificate_id
 from assets.retention.expiry import CLASS_TABLES, SWEPT_CLASSES, Due, due, holding_sql
 from assets.retention.holds import held_calls
+from assets.settings import Settings
 
 # Tables that hold a call's data beyond the classes: removed with the call record itself.
 RECORD_TABLES = ("casework.call_pseudonyms", "casework.retired", "casework.calls")
@@ -147,10 +149,11 @@ def retire_finished_calls(conn, policy: str, certificate_id: str, as_of: date,
         ids = [d.call_id for d in batch]
         # Files set aside for these calls (a broken re-send) go with the record; first, so that a
         # crash leaves a quarantine row naming files already gone, never files nothing names.
-        set_aside = [r[0] for r in conn.execute(
+        set_aside = {r[0] for r in conn.execute(
             "SELECT location FROM casework.quarantine WHERE item IN (SELECT unnest(?)) AND location IS NOT NULL",
-            [ids]).fetchall()]
-        unlink_files({"": [f for loc in set_aside for f in files_under(loc)]})
+            [ids]).fetchall()} | set(call_folders(Settings.from_env().quarantine_dir, ids))
+        unlink_files({"": [f for loc in sorted(set_aside) for f in files_under(loc)]})
+        releases.remove(conn, ids, certificate_id)  # copies written to disk go with the record
         with warehouse.transaction(conn):
             for table in RECORD_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [ids])

@@ -16,6 +16,7 @@ from assets.retention.certificates import Certificate, issue_certificate, new_ce
 from assets.retention.deletion import delete, retire_finished_calls, unlink_files
 from assets.retention.expiry import SWEPT_CLASSES, Due, holding_sql
 from assets.retention.holds import held_calls
+from assets.settings import Settings
 
 
 @dataclass
@@ -82,7 +83,7 @@ def _erase_traces(conn, ids: traces.Identifiers, todo: ErasurePlan, log: _Log) -
     for ref, fields in traces.redact_extras(conn, ids, exclude=[*todo.calls, *todo.held]).items():
         for _ in range(fields):  # one row per field redacted (no bytes: the record stays)
             log("third_party_fields", ref)
-    labels = [untrusted.label(c) for c in todo.calls]
+    labels = list(untrusted.labels(todo.calls).values())
     for item, stage, location in traces.quarantined(conn, ids, todo.calls, labels):
         if item in todo.held:
             continue
@@ -92,5 +93,12 @@ def _erase_traces(conn, ids: traces.Identifiers, todo: ErasurePlan, log: _Log) -
             shutil.rmtree(target, ignore_errors=True)
         conn.execute("DELETE FROM casework.quarantine WHERE item = ? AND stage = ?", [item, stage])
         log("quarantine", traces.quarantine_ref(item), freed)
+    # Then folders named after the calls that no row names any more (a fixed call's earlier
+    # send, a superseded recording).
+    for folder in traces.call_folders(Settings.from_env().quarantine_dir, todo.calls):
+        freed = sum(unlink_files({"": traces.files_under(folder)}).values())
+        shutil.rmtree(folder, ignore_errors=True)
+        if freed:
+            log("quarantine", traces.quarantine_ref(locations.location(folder).name), freed)
     for kind, ref, size in releases.remove(conn, todo.calls, log.certificate_id):
         log(f"release:{kind}", ref, size)

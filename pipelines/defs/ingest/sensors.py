@@ -1,9 +1,9 @@
-import hashlib
+import time
 
 import dagster as dg
 
 from assets import locations
-from assets.ingest import landing
+from assets.ingest import landing, untrusted
 from pipelines.defs.resources import CallStore
 from pipelines.partitions import call_dates
 
@@ -15,8 +15,9 @@ from pipelines.partitions import call_dates
     description="Starts the call-date partition run for sidecars new in the landing zone.",
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, call_store: CallStore):
-    """Cursor: the newest sidecar mtime already handed to a run. The run key hashes the files'
-    names (which may hold a number, so they never appear in a run's key or tags), so a
+    """Cursor: the newest sidecar mtime already handed to a run (never later than now). The run
+    key is a keyed hash of the files' names (which may hold a number, so they never appear in a
+    run's key or tags), so a
     re-evaluation after a crash cannot start the same work twice. A sidecar with no date a
     partition can take (unreadable, refused, out of range) goes to the latest partition's run,
     which quarantines it with the reason; one dated just ahead of today waits for its partition."""
@@ -37,11 +38,12 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, call_store: CallSto
         by_key.setdefault(day.isoformat() if in_range else last, []).append(entry.name)
     if not by_key:
         return dg.SkipReason("new sidecars are dated ahead of today; they wait for their partition")
-    context.update_cursor(str(max(handed)))
+    # A sidecar stamped in the future must not move the cursor past every later one.
+    context.update_cursor(str(min(max(handed), time.time())))
     return [
         dg.RunRequest(
             partition_key=key,
-            run_key=f"{key}:{hashlib.sha256(' '.join(sorted(names)).encode()).hexdigest()[:16]}",
+            run_key=f"{key}:{untrusted.label(' '.join(sorted(names)))}",
             tags={"callcanon/trigger": "landing_zone_sensor"},
         )
         for key, names in sorted(by_key.items())
