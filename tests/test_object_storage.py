@@ -29,6 +29,7 @@ from conftest import child_env, free_port
 
 from assets import retention, warehouse
 from assets.audio import vault as audio_vault
+from assets.ingest.untrusted import label
 from assets.settings import Settings
 from assets.synthetic import demo_calls as demo_data
 from pipelines.defs.resources import PseudonymKey
@@ -104,8 +105,9 @@ def test_calls_land_are_sealed_transcribed_and_expire_on_object_storage(on_objec
         assert len(redacted) == 3 and all(p.startswith(f"{root}/redacted_audio/") for p in redacted)
         # The landing zone is emptied; the broken call moved, with its reason, not lost.
         assert objects(root, "landing") == []
-        assert [(q[0], q[1]) for q in quarantined] == [("call-broken", "bad_sidecar_json")]
-        assert quarantined[0][2] == f"{root}/quarantine/call-broken"
+        broken = label("call-broken")  # not a validated call id: named by a keyed hash
+        assert [(q[0], q[1]) for q in quarantined] == [(broken, "bad_sidecar_json")]
+        assert quarantined[0][2] == f"{root}/quarantine/{broken}"
         assert objects(root, "quarantine") == ["call-broken.json", "call-broken.wav"]
         assert not [o for o in objects(root, "audio") + objects(root, "redacted_audio") if o.endswith(".partial")]
 
@@ -217,8 +219,9 @@ def test_the_deployment_runs_steps_in_processes_of_their_own_on_s3_and_postgres(
     for path in [*stored.values(), *redacted]:
         assert fs.cat_file(path, start=0, end=len(audio_vault.MAGIC)) == audio_vault.MAGIC
     assert fs.find("callcanon-calls/landing") == []
-    assert quarantined == [("call-broken", "bad_sidecar_json", f"{bucket}/quarantine/call-broken")]
-    assert fs.find("callcanon-calls/quarantine") == ["callcanon-calls/quarantine/call-broken/call-broken.json"]
+    broken = label("call-broken")
+    assert quarantined == [(broken, "bad_sidecar_json", f"{bucket}/quarantine/{broken}")]
+    assert fs.find("callcanon-calls/quarantine") == [f"callcanon-calls/quarantine/{broken}/call-broken.json"]
     # Nothing on local disk but the warehouse and Dagster's own files.
     assert not (tmp_path / "data" / "audio").exists() or not list((tmp_path / "data" / "audio").rglob("*.*"))
 

@@ -17,6 +17,7 @@ import pytest
 
 from assets import audio, ingest, keys, warehouse
 from assets.audio.vault import AudioVault
+from assets.ingest.untrusted import label
 from assets.synthetic import demo_calls as demo_data
 from assets.transcription.stage import transcribe_date
 from assets.transcription.whisper import WhisperConfig, is_repetition_loop, transcribe_audio
@@ -123,10 +124,10 @@ def test_each_bad_input_is_quarantined_with_its_reason_and_nothing_is_lost(zone)
     result = _run(zone)
     reasons = {(item, stage): reason for item, stage, reason in conn.execute(
         "SELECT item, stage, reason FROM casework.quarantine").fetchall()}
-    assert reasons == {
-        ("bad-json", "ingest"): "bad_sidecar_json",
-        ("bad-time", "ingest"): "bad_sidecar",
-        ("no-sidecar", "ingest"): "missing_sidecar",
+    assert reasons == {  # files whose name no sidecar validated are named by a keyed hash
+        (label("bad-json"), "ingest"): "bad_sidecar_json",
+        (label("bad-time"), "ingest"): "bad_sidecar",
+        (label("no-sidecar"), "ingest"): "missing_sidecar",
         ("empty", "transcribe"): "empty_file",
         ("truncated", "transcribe"): "truncated_audio",
         ("noise-bytes", "transcribe"): "undecodable_audio",
@@ -179,13 +180,15 @@ def test_a_fixed_call_is_processed_on_the_next_run_and_leaves_quarantine(zone, t
     # Fix: the telephony system re-sends the truncated call whole, and the bad JSON corrected.
     demo_data.write_audio(tracks, landing / "truncated", "wav")
     (landing / "truncated.json").write_text(_sidecar("truncated"))
-    (quarantine / "bad-json" / "bad-json.wav").rename(landing / "bad-json.wav")
+    (quarantine / label("bad-json") / "bad-json.wav").rename(landing / "bad-json.wav")
     (landing / "bad-json.json").write_text(_sidecar("bad-json"))
     result = _run(zone)
     assert result.transcribed == 2 and result.cached == 1
     left = {r[0] for r in conn.execute("SELECT item FROM casework.quarantine").fetchall()}
-    assert "truncated" not in left and "bad-json" not in left
+    assert "truncated" not in left and label("bad-json") not in left
     assert conn.execute("SELECT count(*) FROM casework.transcripts").fetchone()[0] == 3
+    # The truncated recording the fix replaced is kept, still sealed, beside the call's quarantine.
+    assert [p.name for p in (quarantine / "truncated" / "superseded").iterdir()] == ["truncated.wav.sealed"]
 
 
 @pytest.mark.slow
