@@ -19,6 +19,7 @@ import os
 import re
 import sys
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -87,13 +88,11 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Read and validate; a bad value is one `SettingsError` naming the variable."""
-        try:
-            return cls()
-        except ValidationError as exc:
-            problems = "; ".join(f"{PREFIX}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                                 for e in exc.errors())
-            raise SettingsError(f"bad setting: {problems}") from None
+        """Read and validate; a bad value is one `SettingsError` naming the variable. Settings
+        are asked for often (every audit record, every stage), so one reading is kept per
+        distinct set of CALLCANON_* variables, working directory and `.env` file: a change to
+        any of them is a new reading."""
+        return _read(cls, _fingerprint())
 
     # Resolved locations (relative paths are taken from the working directory).
     @property
@@ -168,6 +167,25 @@ class Settings(BaseSettings):
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         if self.warehouse_path.exists() and self.warehouse_path.owner() == _me():
             self.warehouse_path.chmod(0o600)
+
+
+def _fingerprint() -> tuple:
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX)))
+    try:
+        found = os.stat(".env")
+        dot_env = (found.st_mtime_ns, found.st_size, found.st_ino)
+    except OSError:
+        dot_env = None
+    return env, os.getcwd(), dot_env
+
+
+@lru_cache(maxsize=32)
+def _read(cls: type[Settings], fingerprint: tuple) -> Settings:
+    try:
+        return cls()
+    except ValidationError as exc:  # not cached: the next call reads again
+        problems = "; ".join(f"{PREFIX}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise SettingsError(f"bad setting: {problems}") from None
 
 
 def owner_only_files() -> None:

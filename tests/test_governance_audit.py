@@ -44,6 +44,7 @@ def _audit(site) -> list[tuple]:
         return conn.execute("SELECT actor, role, action, reason, request FROM governance.audit ORDER BY seq").fetchall()
 
 
+@pytest.mark.e2e  # five CLI commands through the real pseudonymiser: the full tier, not `make check`
 def test_each_governance_command_is_audited_with_the_accounts_name_and_its_reason(site):
     steps = [
         ("hold", "place", "--kind", "number", "--value", "07700 900123", "--reason", "LH-2026-4 litigation"),
