@@ -43,12 +43,11 @@ def erase(conn, pseudonymiser: Pseudonymiser, policy: str, kind: str, value: str
     (`pipelines.runner.finish_erasure`), so that no copy of the rows survives on disk."""
     certificate_id = new_certificate_id("erasure")
     todo = plan_erasure(conn, pseudonymiser, kind, value)
-    numbers = [r[0] for r in conn.execute(
-        "SELECT external_number FROM casework.calls WHERE call_id IN (SELECT unnest(?))", [todo.calls]).fetchall()]
-    ids = traces.Identifiers.of([*numbers, value if kind == "number" else None], names)
+    calls = conn.execute("SELECT call_id, call_date, external_number FROM casework.calls "
+                         "WHERE call_id IN (SELECT unnest(?))", [todo.calls]).fetchall()
+    dates = {call_id: day for call_id, day, _ in calls}
+    ids = traces.Identifiers.of([*(n for _, _, n in calls), value if kind == "number" else None], names)
     if todo.calls:
-        dates = dict(conn.execute("SELECT call_id, call_date FROM casework.calls WHERE call_id IN (SELECT unnest(?))",
-                                  [todo.calls]).fetchall())
         for data_class in SWEPT_CLASSES:
             holding = {r[0] for r in conn.execute(
                 f"SELECT call_id FROM ({holding_sql(data_class)}) WHERE call_id IN (SELECT unnest(?))",
@@ -87,18 +86,23 @@ def _erase_traces(conn, ids: traces.Identifiers, todo: ErasurePlan, log: _Log) -
     for item, stage, location in traces.quarantined(conn, ids, todo.calls, labels):
         if item in todo.held:
             continue
-        freed = sum(unlink_files({"": traces.files_under(location)}).values()) if location else 0
-        target = locations.location(location) if location else None
-        if target is not None and locations.is_local(target) and target.is_dir():
-            shutil.rmtree(target, ignore_errors=True)
+        freed = _remove(location) if location else 0
         conn.execute("DELETE FROM casework.quarantine WHERE item = ? AND stage = ?", [item, stage])
         log("quarantine", traces.quarantine_ref(item), freed)
     # Then folders named after the calls that no row names any more (a fixed call's earlier
     # send, a superseded recording).
     for folder in traces.call_folders(Settings.from_env().quarantine_dir, todo.calls):
-        freed = sum(unlink_files({"": traces.files_under(folder)}).values())
-        shutil.rmtree(folder, ignore_errors=True)
+        freed = _remove(folder)
         if freed:
             log("quarantine", traces.quarantine_ref(locations.location(folder).name), freed)
     for kind, ref, size in releases.remove(conn, todo.calls, log.certificate_id):
         log(f"release:{kind}", ref, size)
+
+
+def _remove(location: str) -> int:
+    """A quarantine location's files, and its folder where it is one on a local disk; bytes freed."""
+    freed = sum(unlink_files({"": traces.files_under(location)}).values())
+    target = locations.location(location)
+    if locations.is_local(target) and target.is_dir():
+        shutil.rmtree(target, ignore_errors=True)
+    return freed
