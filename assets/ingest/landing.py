@@ -7,11 +7,7 @@ A call that breaks the contract is moved, never deleted, into quarantine with it
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assets import locations
 from assets.ingest import untrusted
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a")
@@ -86,6 +81,14 @@ class Limits:
         clock) waits for its partition; further ahead, it cannot be a real call date."""
         latest = datetime.now(LOCAL_TZ).date() + timedelta(days=future_tolerance_days)
         return cls(max_sidecar_bytes, max_audio_bytes, first_call_date, latest)
+
+    def route(self, call_date: date | None, last_partition: date) -> date | None:
+        """Which partition's run takes a sidecar: its own date; the last partition when it has no
+        date a partition can take (unreadable, refused, out of range), so that run quarantines it
+        with the reason; None while it waits (dated within the tolerance, ahead of the partitions)."""
+        if call_date is None or self.refusal(call_date):
+            return last_partition
+        return call_date if call_date <= last_partition else None
 
     def refusal(self, call_date: date) -> str | None:
         if self.first_call_date and call_date < self.first_call_date:
@@ -248,52 +251,3 @@ def peek_call_date(entry: untrusted.Entry, limit: int = Limits.max_sidecar_bytes
 
 def sidecars(landing_dir) -> list[untrusted.Entry]:
     return [e for e in untrusted.entries(landing_dir) if Path(e.name).suffix == ".json"]
-
-
-def move_into(paths: tuple[Path, ...] | list[Path], dest_dir: Path) -> list[Path]:
-    """Move regular files into dest_dir under safe names; an existing file of the same name is
-    replaced only after the new one is in place. On one disk this is a rename, which never
-    follows a link; across filesystems (landing on a bucket, quarantine on a disk) a copy and a
-    delete, each side read through `untrusted` rules where it is local."""
-    locations.ensure_dir(dest_dir)
-    moved = []
-    for src in paths:
-        target = _free_name(dest_dir, untrusted.safe_name(src.name))
-        if locations.is_local(src) and locations.is_local(dest_dir):
-            if not src.is_symlink() and src.exists():
-                try:
-                    os.rename(src, target)
-                    with contextlib.suppress(PermissionError):  # another account's file keeps its mode
-                        target.chmod(0o600)  # the sender's file mode is not ours to keep
-                    moved.append(target)
-                    continue
-                except OSError as exc:
-                    if exc.errno != errno.EXDEV:
-                        raise
-            else:
-                continue
-        elif not src.exists():
-            continue
-        tmp = dest_dir / (target.name + ".partial")
-        with open_source(src) as fin, tmp.open("wb") as fout:
-            shutil.copyfileobj(fin, fout, 1 << 20)
-        locations.replace(tmp, target)
-        src.unlink()
-        moved.append(target)
-    return moved
-
-
-def _free_name(dest_dir: Path, name: str) -> Path:
-    """A name not yet taken in dest_dir: a second broken send of the same call is kept beside
-    the first, not over it."""
-    target, n = dest_dir / name, 0
-    while target.exists() or target.is_symlink():
-        n += 1
-        target = dest_dir / f"{name}.{n}"
-    return target
-
-
-def open_source(src: Path):
-    if locations.is_local(src):
-        return os.fdopen(os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC), "rb")
-    return src.open("rb")

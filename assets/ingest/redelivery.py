@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from assets import locations, storage
-from assets.ingest import landing
+from assets.ingest import landing, untrusted
 
 # Columns a re-landed call must repeat exactly to count as the same delivery; the audio's hash
 # last, so that a fix can be compared on everything else.
@@ -58,7 +58,7 @@ def keep_superseded(conn, call_id: str, quarantine_dir: Path) -> None:
     old = locations.location(stored) if stored else None
     if old is not None and old.exists():
         with storage.writing("quarantine folder", quarantine_dir):
-            landing.move_into([old], quarantine_dir / call_id / "superseded")
+            untrusted.move_into([old], quarantine_dir / call_id / "superseded")
 
 
 def replace_recording(conn, row: dict) -> None:
@@ -83,7 +83,7 @@ def leftover(conn: duckdb.DuckDBPyConnection, item: landing.Rejected, row_of) ->
         if not item.paths:
             return False
         for path in item.paths:
-            with landing.open_source(path) as fh:
+            with untrusted.open_unfollowed(path) as fh:
                 if digest(fh)[0] != stored[1]:
                     return False
         return True

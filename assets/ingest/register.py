@@ -28,11 +28,6 @@ class IngestResult:
     replaced: list[str] = field(default_factory=list)  # fixes for undecodable calls; the first audio kept aside
 
 
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as fh:
-        return redelivery.digest(fh)[0]
-
-
 def store_dir_for(store_root: Path, call_date: date) -> Path:
     return store_root / call_date.isoformat()
 
@@ -64,7 +59,7 @@ def quarantine(conn: duckdb.DuckDBPyConnection, rejected: landing.Rejected, quar
     # Record first: if the move fails, the reason is still on file and the source untouched.
     warehouse.record_quarantine(conn, rejected.item, "ingest", rejected.reason, rejected.detail, str(dest))
     with storage.writing("quarantine folder", quarantine_dir):
-        landing.move_into(rejected.paths, dest)
+        untrusted.move_into(rejected.paths, dest)
     for entry in rejected.discard:
         untrusted.discard(entry)
 
@@ -170,18 +165,10 @@ def _remove_landed(item: landing.LandedCall) -> None:
 
 
 def pending_dates(landing_dir: Path, limits: landing.Limits, last_partition: date) -> list[date]:
-    """Call dates to run for what waits in the landing zone: each sidecar's date within
-    [first call date, last partition], plus the last partition when anything waiting has no such
-    date (unreadable, refused, out of range), so that its run quarantines it with the reason.
-    A call dated within the future tolerance waits for its partition."""
-    dates: set[date] = set()
-    for entry in landing.sidecars(landing_dir):
-        day = landing.peek_call_date(entry, limits.max_sidecar_bytes)
-        if day is not None and (limits.first_call_date or day) <= day <= last_partition:
-            dates.add(day)
-        elif day is None or limits.refusal(day):
-            dates.add(last_partition)
-    return sorted(dates)
+    """Call dates to run for what waits in the landing zone (`landing.Limits.route`)."""
+    routed = {limits.route(landing.peek_call_date(entry, limits.max_sidecar_bytes), last_partition)
+              for entry in landing.sidecars(landing_dir)}
+    return sorted(d for d in routed if d is not None)
 
 
 def seal_store(conn: duckdb.DuckDBPyConnection, vault: audio_vault.AudioVault) -> int:

@@ -10,17 +10,21 @@ plain object; the size limits and the JSON rule still apply.
 
 File names are the sender's words too: one may hold a caller's number, a newline that forges a
 log line, or `..`. Logs, the quarantine register and quarantine paths therefore name a file that
-is not (yet) a validated call by `label` (a hash), and files keep a `safe_name` in quarantine.
+is not (yet) a validated call by `label` (a hash), and files keep a `safe_name` in quarantine,
+where `move_into` puts them: renamed on one disk, never copied through a link.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import hmac
 import io
 import json
 import os
 import re
+import shutil
 import stat
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +33,7 @@ from pathlib import Path
 from assets import locations
 
 MAX_JSON_DEPTH = 32
+_NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
           (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
@@ -99,7 +104,7 @@ def open_regular(entry: Entry, limit: int) -> io.BufferedReader:
     if not locations.is_local(entry.path):
         return entry.path.open("rb")
     try:
-        fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(entry.path, _NO_FOLLOW)
     except OSError as exc:
         raise Refused("not_a_regular_file", f"could not be opened as a regular file ({exc.strerror})") from None
     st = os.fstat(fd)
@@ -111,6 +116,14 @@ def open_regular(entry: Entry, limit: int) -> io.BufferedReader:
                   else "not_owned")
         raise Refused(reason, "changed into something else while being opened, or is a link to another file")
     return os.fdopen(fd, "rb")
+
+
+def open_unfollowed(path) -> io.BufferedReader:
+    """A file opened for reading without following a link or blocking on a FIFO (object storage
+    has neither)."""
+    if not locations.is_local(path):
+        return path.open("rb")
+    return os.fdopen(os.open(path, _NO_FOLLOW), "rb")
 
 
 def read_bounded(entry: Entry, limit: int) -> bytes:
@@ -191,3 +204,50 @@ def discard(entry: Entry) -> None:
     if entry.path.is_dir() and not entry.path.is_symlink():
         return  # a folder is left where it is; its refusal is on record
     entry.path.unlink(missing_ok=True)
+
+
+def move_into(paths: tuple[Path, ...] | list[Path], dest_dir: Path) -> list[Path]:
+    """Move regular files into dest_dir under safe names; an existing file of the same name is
+    replaced only after the new one is in place. On one disk this is a rename, which never
+    follows a link; across filesystems (landing on a bucket, quarantine on a disk) a copy and a
+    delete, the source opened without following a link."""
+    locations.ensure_dir(dest_dir)
+    moved = []
+    for src in paths:
+        both_local = locations.is_local(src) and locations.is_local(dest_dir)
+        if (both_local and src.is_symlink()) or not src.exists():
+            continue
+        target = _free_name(dest_dir, safe_name(src.name))
+        if both_local and _rename(src, target):
+            moved.append(target)
+            continue
+        tmp = dest_dir / (target.name + ".partial")
+        with open_unfollowed(src) as fin, tmp.open("wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+        locations.replace(tmp, target)
+        src.unlink()
+        moved.append(target)
+    return moved
+
+
+def _rename(src: Path, target: Path) -> bool:
+    """Rename on one disk, which never follows a link; False across filesystems (copy instead)."""
+    try:
+        os.rename(src, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        return False
+    with contextlib.suppress(PermissionError):  # another account's file keeps its mode
+        target.chmod(0o600)  # the sender's file mode is not ours to keep
+    return True
+
+
+def _free_name(dest_dir: Path, name: str) -> Path:
+    """A name not yet taken in dest_dir: a second broken send of the same call is kept beside
+    the first, not over it."""
+    target, n = dest_dir / name, 0
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = dest_dir / f"{name}.{n}"
+    return target

@@ -1,4 +1,5 @@
 import time
+from datetime import date
 
 import dagster as dg
 
@@ -17,25 +18,22 @@ from pipelines.partitions import call_dates
 def landing_zone_sensor(context: dg.SensorEvaluationContext, call_store: CallStore):
     """Cursor: the newest sidecar mtime already handed to a run (never later than now). The run
     key is a keyed hash of the files' names (which may hold a number, so they never appear in a
-    run's key or tags), so a
-    re-evaluation after a crash cannot start the same work twice. A sidecar with no date a
-    partition can take (unreadable, refused, out of range) goes to the latest partition's run,
-    which quarantines it with the reason; one dated just ahead of today waits for its partition."""
+    run's key or tags), so a re-evaluation after a crash cannot start the same work twice. Which
+    partition a sidecar goes to is `landing.Limits.route`, as for `callcanon run`."""
     since = float(context.cursor or 0)
     fresh = [e for e in landing.sidecars(locations.location(call_store.landing_dir)) if e.mtime > since]
     if not fresh:
         return dg.SkipReason("no new sidecars in the landing zone")
     limits = call_store.limits(call_dates.start.date())
-    last = call_dates.get_last_partition_key()
+    last = date.fromisoformat(call_dates.get_last_partition_key())
     by_key: dict[str, list[str]] = {}
     handed = []
     for entry in fresh:
-        day = landing.peek_call_date(entry, limits.max_sidecar_bytes)
-        if day is not None and day.isoformat() > last and not limits.refusal(day):
+        day = limits.route(landing.peek_call_date(entry, limits.max_sidecar_bytes), last)
+        if day is None:
             continue  # within the future tolerance: its partition does not exist yet
         handed.append(entry.mtime)
-        in_range = day is not None and not limits.refusal(day)
-        by_key.setdefault(day.isoformat() if in_range else last, []).append(entry.name)
+        by_key.setdefault(day.isoformat(), []).append(entry.name)
     if not by_key:
         return dg.SkipReason("new sidecars are dated ahead of today; they wait for their partition")
     # A sidecar stamped in the future must not move the cursor past every later one.
