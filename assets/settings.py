@@ -60,13 +60,18 @@ class Settings(BaseSettings):
     max_audio_bytes: int = Field(1024 ** 3, ge=1024)        # a larger recording is quarantined
     future_tolerance_days: int = Field(1, ge=0)  # a call dated later than today+this is quarantined
     complaint_ref: str = DEFAULT_COMPLAINT_REF
+    # Other reference formats to tokenise (hospital, PALS, case numbers), as a JSON list of
+    # regular expressions; "letters then five digits or more" is always on.
+    reference_patterns: list[str] = Field(default_factory=list)
 
     # Transcription: None keeps `WhisperConfig`'s measured default.
     whisper_model: str | None = None
     whisper_device: str | None = None
     whisper_batch_size: int | None = Field(None, ge=1)
+    whisper_mono_batch_size: int | None = Field(None, ge=1)
     whisper_chunk_s: int | None = Field(None, ge=1)
     whisper_two_channel_chunk_s: int | None = Field(None, ge=1)
+    diarize_mono: bool | None = None  # false: mono calls keep one unknown speaker
     max_call_minutes: float | None = Field(None, gt=0)
 
     # Secrets: a hex key in the variable, or a file named by the *_FILE variable (see assets.keys).
@@ -77,13 +82,14 @@ class Settings(BaseSettings):
     audit_signing_key: SecretStr | None = None  # Ed25519 seed (hex) signing the audit chain's heads
     audit_signing_key_file: Path | None = None
 
-    @field_validator("complaint_ref")
+    @field_validator("complaint_ref", "reference_patterns")
     @classmethod
-    def _a_regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from exc
+    def _a_regex(cls, value: str | list[str]) -> str | list[str]:
+        for pattern in [value] if isinstance(value, str) else value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression ({pattern!r}): {exc}") from exc
         return value
 
     @classmethod

@@ -9,8 +9,10 @@ from templates so every entity type appears written and spoken, with a fixed see
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from assets.synthetic.demo_calls import nhs_number
 
@@ -42,6 +44,7 @@ class Line:
     text: str
     planted: list[Planted] = field(default_factory=list)
     phrases: list[str] = field(default_factory=list)  # must survive
+    style: str = "template"
 
 
 def say_digits(digits: str, rng: random.Random) -> str:
@@ -229,4 +232,20 @@ def build_unseen(seed: int = 29, per_template: int = 5) -> list[Line]:
         lines.append(Line(f"we're in {town.lower()} so it's a long way", [Planted("PLACE", [town], True)]))
         phrase_a, phrase_b = rng.sample(KEY_PHRASES, 2)
         lines.append(Line(f"I rang {phrase_a} twice about {phrase_b}", [], [phrase_a, phrase_b]))
+    return lines
+
+
+FRESH = Path(__file__).parent / "data" / "pii_fresh.jsonl"
+
+
+def build_fresh() -> list[Line]:
+    """The independent held-out set (issue 18): 400+ call lines written by hand by someone who
+    had not seen the recognisers, before the rules they test were changed — lower-case ASR-style
+    run-on turns, Whisper-style text, verbatim transcripts and call-handler notes, with third
+    parties, spelled names, addresses and ages as said. Each line keeps its style in `style`."""
+    lines = []
+    for raw in FRESH.read_text().splitlines():
+        row = json.loads(raw)
+        lines.append(Line(row["text"], [Planted(p["type"], p["probes"], p["spoken"]) for p in row["planted"]],
+                          row.get("phrases", []), row["style"]))
     return lines

@@ -25,6 +25,21 @@ def test_scan_finds_what_a_pseudonymiser_missed_and_nothing_in_clean_text():
     assert "known_number" in leak_scan.scan_text("it was nine double oh, one two three", ["+447700900123"])
 
 
+def test_a_name_the_detectors_found_is_looked_for_everywhere_in_the_row(conn, pseudonymiser):
+    """Issue 18: a name tokenised in one turn and left in clear in another blocks the canon."""
+    assert leak_scan.names_left("<PERSON_0a1b2c3d> said maureen's tablets and Pickering rang",
+                                {"Maureen Pickering"}) == 2
+    assert leak_scan.names_left("<PERSON_0a1b2c3d> said her tablets never came", {"Maureen Pickering"}) == 0
+    # Through the stage: the names found stay in memory and the scan of the clean canon is clean.
+    names: dict[str, set[str]] = {}
+    canon.pseudonymise_date(conn, DAY, pseudonymiser, names)
+    assert names["c1"] >= {"Sarah Jones"}
+    assert all(f.count == 0 for f in leak_scan.record_date(conn, DAY, names))
+    conn.execute("UPDATE canon.transcripts SET text = text || ' and jones again' WHERE call_id = 'c1'")
+    found = {f.call_id: f.kinds for f in leak_scan.record_date(conn, DAY, names)}
+    assert found["c1"] == {"detected_name": 1} and found["c2"] == {}
+
+
 @pytest.fixture()
 def conn(tmp_path):
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))

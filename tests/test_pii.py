@@ -64,8 +64,10 @@ def test_said_and_written_forms_give_one_token(pseudonymiser):
 
 
 @pytest.mark.parametrize("text, kept", [
-    ("I was born on the 12th of March 1970.", "I was born on March 1970."),  # dates keep month and year
-    ("Date of birth 04/07/1982.", "Date of birth July 1982."),
+    ("We met on the 12th of March 1970.", "We met on March 1970."),  # other dates keep month and year
+    ("Seen 04/07/2025 in clinic.", "Seen July 2025 in clinic."),
+    # a date of birth keeps only an age band at the call date, none without one (issue 18)
+    ("I was born on the 12th of March 1970.", "I was born on [date of birth]."),
     ("my mum is 83 years old", "my mum is 80-89 years old"),  # ages keep their decade
     ("aged 47 and still waiting", "aged 40-49 and still waiting"),
     ("yeah he's eighty seven now", "yeah he's 80-89 now"),  # said in words too

@@ -18,6 +18,7 @@ def _run(lines: list[str], env=None) -> subprocess.CompletedProcess:
                           capture_output=True, env=env or os.environ.copy(), timeout=300)
 
 
+@pytest.mark.e2e  # a process that loads both detectors: the full tier (make check stays under 3 minutes)
 def test_redact_text_jsonl_contract():
     inputs = [
         {"id": "a", "text": "Hello, my name is Sarah Jones and my NHS number is 943 476 5919."},

@@ -3,8 +3,9 @@
 It shares no detector with `assets.pii` beyond the spoken-number parser: plain patterns with
 lower bars (five digits, not six), and the identifiers the casework store already knows about
 each call (its external number, its complaint reference), which must never appear in that
-call's canon row in any form. A finding blocks themes and marts; findings hold counts and
-types only, never the text found.
+call's canon row in any form, and every name, street and place the call's detectors found
+anywhere in it (a name tokenised in one turn and left in clear in another is a leak). A
+finding blocks themes and marts; findings hold counts and types only, never the text found.
 """
 
 from __future__ import annotations
@@ -56,7 +57,17 @@ def scan_text(text: str, known_numbers: list[str] = ()) -> dict[str, int]:
     return kinds
 
 
-def scan_date(conn, call_date) -> list[Finding]:
+def names_left(text: str, names: set[str]) -> int:
+    """How many words of the detected `names` remain, whole and in any case, outside tokens.
+    Only words of three letters or more that are not words analysts need (`mentions`' rule)."""
+    from assets.pii import mentions
+
+    plain = TOKEN.sub(" ", text)
+    words = {w for n in names for w in mentions.significant_words(n)}
+    return sum(1 for w in words if re.search(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", plain))
+
+
+def scan_date(conn, call_date, names: dict[str, set[str]] | None = None) -> list[Finding]:
     rows = conn.execute(
         # Both columns analysts' tools read; the caller's turns are cut from the same redacted
         # text, and scanned in their own right all the same.
@@ -71,14 +82,17 @@ def scan_date(conn, call_date) -> list[Finding]:
         kinds = scan_text(text, known)
         if complaint and complaint.lower() in text.lower():
             kinds["complaint_ref"] = 1
+        if names and (n := names_left(text, names.get(call_id, set()))):
+            kinds["detected_name"] = n
         findings.append(Finding(call_id, kinds))
     return findings
 
 
-def record_date(conn, call_date) -> list[Finding]:
+def record_date(conn, call_date, names: dict[str, set[str]] | None = None) -> list[Finding]:
     """Scan a call date's canon and keep the result (counts by kind, never text) in
-    `canon.leak_scan`, replacing that date's earlier scan."""
-    findings = scan_date(conn, call_date)
+    `canon.leak_scan`, replacing that date's earlier scan. `names`: per call, what its detectors
+    found (from `pseudonymise_date`, in memory only)."""
+    findings = scan_date(conn, call_date, names)
     warehouse.replace_rows(conn, "canon.leak_scan", "call_date", [call_date],
                            [dict(call_id=f.call_id, call_date=call_date, findings=f.count, kinds=json.dumps(f.kinds),
                                  scanned_at=warehouse.utcnow()) for f in findings])

@@ -19,9 +19,12 @@ def caller_spans(text: str, segments: list[tuple[str, str]]) -> list[tuple[int, 
     return spans or None
 
 
-def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[int, int]:
+def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser,
+                      names_found: dict[str, set[str]] | None = None) -> tuple[int, int]:
     """Write the canon rows for one call date, leaving out restricted calls (and removing any
-    canon row they already had). Returns (calls written, calls withheld).
+    canon row they already had). Returns (calls written, calls withheld). `names_found`, when
+    given, receives each call's names, streets and places as its detectors found them: in memory
+    only, for the leak scan to look for anywhere in the row (`leak_scan.record_date`).
 
     Every call's tokens go to `casework.call_pseudonyms`, withheld calls' too, so that a later
     request about a person finds all their calls. Calls whose canon retention already removed
@@ -37,13 +40,16 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
     restricted = {(k, r) for k, r in conn.execute("SELECT kind, ref FROM governance.restrictions").fetchall()}
     people = {r for k, r in restricted if k == "person"}
     out, tokens, withheld = [], [], 0
-    redactions = pseudonymiser.redact_many([r[5] for r in rows]) if rows else []
+    redactions = pseudonymiser.redact_many([r[5] for r in rows], on=[r[1] for r in rows]) if rows else []
     segments: dict[str, list[tuple[str, str]]] = {}
     for call_id, speaker, seg_text in conn.execute(
             "SELECT call_id, speaker, text FROM casework.segments WHERE call_date = ? ORDER BY call_id, seg_idx",
             [call_date]).fetchall():
         segments.setdefault(call_id, []).append((speaker, seg_text))
     for (call_id, d, direction, team, area, text, complaint, number), red in zip(rows, redactions):
+        if names_found is not None:
+            names_found[call_id] = {e.value or text[e.start:e.end] for e in red.entities
+                                    if e.type in ("PERSON", "LOCATION")}
         found = set(TOKEN.findall(red.text))
         number_token = pseudonymiser.token("PHONE_NUMBER", number) if number else None
         if number_token:
@@ -55,7 +61,7 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser) -> tuple[in
             withheld += 1
             continue
         spans = caller_spans(text, segments.get(call_id, []))
-        caller = pseudonymiser.redact_spans(text, red.entities, spans) if spans else None
+        caller = pseudonymiser.redact_spans(text, red.entities, spans, d) if spans else None
         out.append(dict(call_id=call_id, call_date=d, direction=direction, team=team, service_area=area,
                         text=red.text, entities_replaced=len(red.entities), pseudonymised_at=warehouse.utcnow(),
                         caller_text=caller))

@@ -54,7 +54,8 @@ _CODE_TOKEN = (r"\b(?:" + _PAIR_WORDS + "|" + "|".join([*REPEAT_WORDS, *DIGIT_WO
                + r"|[A-Za-z]{1,2}\d{0,2}[A-Za-z]?|\d{1,6}[A-Za-z]{0,2})\b")
 _CODE_RUN = re.compile(rf"(?i){_CODE_TOKEN}(?:[\s.,\-]+{_CODE_TOKEN}){{1,14}}")
 
-_TLD_WORDS = {"com", "uk", "org", "net", "gov", "nhs", "ac", "co", "io", "info", "me", "biz", "scot", "wales"}
+_TLD_WORDS = {"com", "uk", "org", "net", "gov", "nhs", "ac", "co", "io", "info", "me", "biz", "scot", "wales",
+              "ie", "pl", "de", "fr", "es", "it", "nl", "pt", "ro", "lt", "in", "pk", "ng", "eu", "cymru", "london"}
 _SPOKEN_SEP = r"(?:\s+(?:dot|underscore|dash|hyphen)\s+|[._\-])"
 SPOKEN_EMAIL = re.compile(
     rf"(?i)\b([a-z0-9]+(?:{_SPOKEN_SEP}[a-z0-9]+)*)\s+at\s+([a-z0-9\-]+(?:(?:\s+dot\s+|\.)[a-z0-9\-]+)+)\b")
@@ -76,7 +77,8 @@ LOWER_INTRO = re.compile(
 
 
 _STREET = (r"(?:road|rd|street|st|avenue|ave|lane|drive|close|way|crescent|grove|place|terrace|gardens|court|row|"
-           r"square|walk|mews|rise|hill|vale|view)")
+           r"square|walk|mews|rise|hill|vale|view|maltings|yard|parade|wharf|fold|croft|meadows?|heights|park|green|"
+           r"gate|end|bank|brow|chase|nook|ffordd|stryd|heol)")
 # "12 Mill Lane", "number 12, mill lane", "lives on station road": the house number or a living
 # cue anchors it, so "the waiting room" or "A&E on the high street side" are left alone.
 STREET_ADDRESS = re.compile(

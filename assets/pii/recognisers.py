@@ -11,6 +11,7 @@ import tldextract
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
+from assets.pii import as_said, places
 from assets.pii import conversational as conversational_pii
 from assets.pii.spoken import NUMBER_RUN, nhs_checksum_ok, spoken_to_digits
 
@@ -82,10 +83,30 @@ class ConversationalRecognizer(EntityRecognizer):
         return [RecognizerResult(span.type, span.start, span.end, 0.95)
                 for rule in self.RULES for span in rule(text) if span.type in entities]
 
+class AsSaidRecognizer(EntityRecognizer):
+    """House numbers in words, other people's ages, dates of birth, references that start with
+    letters, names spelled in lower case (`assets.pii.as_said`). Scored above the conversational
+    rules, so a date of birth is one (an age band), not a date (its month)."""
+
+    def __init__(self, reference_patterns: tuple[str, ...] = ()):
+        self.extra = tuple(re.compile(p) for p in reference_patterns)
+        super().__init__(supported_entities=["LOCATION", "AGE", "DATE_OF_BIRTH", "PERSON", "REFERENCE"],
+                         name="AsSaidRecognizer")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text, entities, nlp_artifacts=None):
+        spans = [s for rule in as_said.RULES for s in rule(text)] + as_said.references(text, self.extra)
+        # A reference yields to a code of a known shape said the same way (an NI number).
+        return [RecognizerResult(s.type, s.start, s.end, 0.9 if s.type == "REFERENCE" else 0.97)
+                for s in spans if s.type in entities]
+
+
 class PlaceRecognizer(EntityRecognizer):
-    """Towns and counties from the gazetteer (`assets.pii.places`), which the small spaCy model
-    misses in lower case. Scored below spaCy, so a name it reads as a person ("Chester
-    Brown") stays a person."""
+    """Towns and counties from the gazetteer, and other GB towns and villages from GeoNames
+    (`assets.pii.places`), which the small spaCy model misses in lower case. Scored below spaCy,
+    so a name it reads as a person ("Chester Brown") stays a person."""
 
     def load(self) -> None:
         pass
@@ -94,7 +115,8 @@ class PlaceRecognizer(EntityRecognizer):
         if "LOCATION" not in entities:
             return []
         return [RecognizerResult("LOCATION", span.start, span.end, 0.6)
-                for span in conversational_pii.named_places(text)]
+                for span in conversational_pii.named_places(text)] + [
+                RecognizerResult("LOCATION", a, b, 0.55) for a, b in places.other_places(text)]
 
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email recogniser asks tldextract, which fetches the public suffix list
@@ -106,8 +128,9 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return self._extract(pattern_text).fqdn != ""
 
 
-def build(complaint_ref: str) -> list[EntityRecognizer]:
-    """Every added recogniser; `complaint_ref` is the organisation's case-number regex."""
+def build(complaint_ref: str, reference_patterns: tuple[str, ...] = ()) -> list[EntityRecognizer]:
+    """Every added recogniser; `complaint_ref` is the organisation's case-number regex and
+    `reference_patterns` its other reference formats."""
     introduced_name = CuedRecognizer(
         "PERSON", "IntroducedNameRecognizer",
         r"\b(?:[Mm]y name is|[Mm]y name's|[Tt]his is|[Ss]peaking to|[Ii]t's|I'm|I am|[Oo]n behalf of|"
@@ -145,6 +168,7 @@ def build(complaint_ref: str) -> list[EntityRecognizer]:
                                                          "LOCATION",
                                                          "DATE", "AGE"],
                                      name="ConversationalRecognizer"),
-            PlaceRecognizer(supported_entities=["LOCATION"], name="PlaceRecognizer")]
+            PlaceRecognizer(supported_entities=["LOCATION"], name="PlaceRecognizer"),
+            AsSaidRecognizer(reference_patterns)]
 
 

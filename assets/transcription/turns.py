@@ -1,6 +1,5 @@
 """Segments, words and speaker turns: who said what, when. Two-channel calls get each word's
-speaker from its channel; mono calls keep the speaker `unknown` (`speakers_for_mono` is the seam
-where a diarizer plugs in)."""
+speaker from its channel; mono calls from diarization (`speakers_for_mono`, `diarization`)."""
 
 from __future__ import annotations
 
@@ -88,9 +87,14 @@ def interleave(segments: list[Segment]) -> list[Segment]:
     return out
 
 
-def speakers_for_mono(segments: list[Segment]) -> list[Segment]:
-    """Seam for diarization: a mono call's speakers are unknown until a diarizer labels them."""
-    return segments
+def speakers_for_mono(segments: list[Segment], samples=None) -> list[Segment]:
+    """A mono call's speakers from its audio (`diarization`): staff and caller turns. Without
+    the audio the speakers stay unknown."""
+    if samples is None:
+        return segments
+    from assets.transcription import diarization
+
+    return diarization.label_words(samples, segments)
 
 
 SPLIT_GAP_S = 3.0

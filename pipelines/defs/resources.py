@@ -43,23 +43,27 @@ class WhisperSettings(dg.ConfigurableResource):
     compute_type: str = transcribe.WhisperConfig.compute_type
     beam_size: int = transcribe.WhisperConfig.beam_size
     batch_size: int = transcribe.WhisperConfig.batch_size
+    mono_batch_size: int = transcribe.WhisperConfig.mono_batch_size
     chunk_s: int = transcribe.WhisperConfig.chunk_s
     two_channel_chunk_s: int = transcribe.WhisperConfig.two_channel_chunk_s
     max_call_minutes: float = transcribe.WhisperConfig.max_call_minutes
+    diarize_mono: bool = transcribe.WhisperConfig.diarize_mono
 
     @classmethod
     def from_settings(cls, s: Settings) -> "WhisperSettings":
         given = {"model": s.whisper_model, "device": s.whisper_device, "batch_size": s.whisper_batch_size,
                  "chunk_s": s.whisper_chunk_s, "two_channel_chunk_s": s.whisper_two_channel_chunk_s,
-                 "max_call_minutes": s.max_call_minutes}
+                 "max_call_minutes": s.max_call_minutes, "diarize_mono": s.diarize_mono,
+                 "mono_batch_size": s.whisper_mono_batch_size}
         return cls(**{k: v for k, v in given.items() if v is not None})
 
     def config(self) -> transcribe.WhisperConfig:
         return transcribe.WhisperConfig(
             model=self.model, device=self.device, compute_type=self.compute_type,
-            beam_size=self.beam_size, batch_size=self.batch_size, chunk_s=self.chunk_s,
+            beam_size=self.beam_size, batch_size=self.batch_size, mono_batch_size=self.mono_batch_size,
+            chunk_s=self.chunk_s,
             two_channel_chunk_s=self.two_channel_chunk_s,
-            max_call_minutes=self.max_call_minutes,
+            max_call_minutes=self.max_call_minutes, diarize_mono=self.diarize_mono,
         )
 
 

@@ -25,10 +25,11 @@ def canon_transcripts(
     pseudonymiser = pseudonym_key.pseudonymiser()
     day = partition_date(context)
     with warehouse.get_connection() as conn:
-        written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser)
+        names: dict[str, set[str]] = {}  # per call, what its detectors found; never stored
+        written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser, names)
         pseudonym_key.record_processing(conn, context, written + withheld)
         replaced = canon.identifiers_replaced(conn, day)
-        findings = leak_scan.record_date(conn, day)
+        findings = leak_scan.record_date(conn, day, names)
     leaks = sum(f.count for f in findings)
     return dg.MaterializeResult(metadata={
         "calls": written, "withheld_restricted": withheld, "identifiers_replaced": int(replaced),

@@ -1,0 +1,100 @@
+"""Names and places as callers say them (issue 18): in lower case without a cue, once found gone
+everywhere in the call, addresses and other people's ages as said, references that start with
+letters, places beyond the gazetteer, dates of birth as age bands, and what analysts keep."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from assets.pii.pseudonymiser import TOKEN, Pseudonymiser
+
+CALL_DAY = date(2026, 3, 2)
+
+
+@pytest.fixture(scope="module")
+def pseudonymiser():
+    return Pseudonymiser(bytes.fromhex("11" * 32))
+
+
+def redact(p: Pseudonymiser, text: str) -> str:
+    return p.redact(text, on=CALL_DAY).text
+
+
+def gone(out: str, *words: str) -> bool:
+    plain = TOKEN.sub(" ", out)
+    return not any(re.search(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", plain) for w in words)
+
+
+@pytest.mark.parametrize("text, names", [
+    ("and then kevin said he'd ring back", ["kevin"]),  # a bare first name, lower case, no cue
+    ("on behalf of my husband desmond okonkwo who was in hospital", ["desmond", "okonkwo"]),
+    ("my granddaughter keira took me in", ["keira"]),
+    ("this is diane in new jersey and i'm sheila in texas", ["diane", "sheila", "jersey", "texas"]),
+    ("we moved from kirkby stephen to llanfairfechan last year", ["kirkby", "stephen", "llanfairfechan"]),
+    ("She grew up in Much Wenlock.", ["Wenlock"]),  # a village outside the gazetteer
+])
+def test_names_and_places_in_any_case_are_tokenised(pseudonymiser, text, names):
+    out = redact(pseudonymiser, text)
+    assert gone(out, *names), out
+
+
+def test_a_name_found_once_is_gone_everywhere_with_one_token(pseudonymiser):
+    text = ("My name is Maureen Pickering. The surname is P, I, C, K, E, R, I, N, G. "
+            "and maureen's tablets never came, so pickering rang again")
+    red = pseudonymiser.redact(text, on=CALL_DAY)
+    assert gone(red.text, "maureen", "pickering", "P, I, C, K"), red.text
+    tokens = set(TOKEN.findall(red.text))
+    assert tokens == {pseudonymiser.token("PERSON", "Maureen Pickering")}, red.text
+    assert "'s tablets" in red.text  # the possessive stays readable
+
+
+@pytest.mark.parametrize("text, must_go, kept", [
+    ("we're at forty two ashcombe close", ["ashcombe"], None),
+    ("number four a, tannery lane", ["tannery"], None),
+    ("my mum's eighty-two now", ["eighty-two"], "my mum's 80-89 now"),
+    ("he is seventy now and very frail", ["seventy"], "he is 70-79 now and very frail"),
+    ("Caller says mum Edna Pickering, 82, discharged w/o meds.", ["Edna", "Pickering", "82"], None),
+    ("PALS ref RXH4410392 and case H-8810273", ["4410392", "8810273"], None),
+    ("hospital number k l nine eight two two one four", ["nine eight two"], None),
+    ("my date of birth is the fourteenth of march nineteen fifty two", ["fourteenth", "fifty"],
+     "my date of birth is [age 70-79]"),
+    ("DOB 14/03/1952.", ["1952", "14/03"], "DOB [age 70-79]."),
+])
+def test_addresses_ages_references_and_birth_dates_as_said(pseudonymiser, text, must_go, kept):
+    out = redact(pseudonymiser, text)
+    assert gone(out, *must_go), out
+    if kept:
+        assert out == kept
+
+
+def test_a_date_of_birth_without_a_call_date_keeps_nothing(pseudonymiser):
+    assert pseudonymiser.redact("born on 14/03/1952").text == "born on [date of birth]"
+
+
+def test_the_organisations_reference_formats_are_configurable(monkeypatch):
+    text = "the ticket is TKT.ab.cd thanks"  # no digits: only the configured pattern makes it a reference
+    assert "<REFERENCE_" not in Pseudonymiser(bytes(32)).redact(text).text
+    monkeypatch.setenv("CALLCANON_REFERENCE_PATTERNS", r'["\\bTKT\\.[a-z]{2}\\.[a-z]{2}\\b"]')
+    assert "<REFERENCE_" in Pseudonymiser(bytes(32)).redact(text).text
+    monkeypatch.setenv("CALLCANON_REFERENCE_PATTERNS", '["[unclosed"]')
+    with pytest.raises(ValueError, match="CALLCANON_REFERENCE_PATTERNS"):
+        Pseudonymiser(bytes(32)).find("anything")
+
+
+@pytest.mark.parametrize("text", [
+    "Gabapentin made her dizzy and Sertraline did nothing.",  # drugs at the start of a sentence
+    "she has Parkinson's disease and Down's syndrome, and crohn's since she was young",
+    "the Macmillan nurse and a Marie Curie nurse came, then Sue Ryder hospice",
+    "I rang NHS 111 twice and then 999, she was on ward seven at St Luke's Hospice",
+    "i was in the mill for years and bath time was hard",
+])
+def test_what_analysts_need_is_kept(pseudonymiser, text):
+    assert redact(pseudonymiser, text) == text
+
+
+def test_kept_words_do_not_shield_a_person(pseudonymiser):
+    out = redact(pseudonymiser, "Maureen Pickering's Parkinson's disease got worse; maureen's disease too")
+    assert gone(out, "maureen", "pickering") and "Parkinson's disease" in out, out
