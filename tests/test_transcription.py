@@ -54,6 +54,15 @@ def test_every_telephony_format_transcribes(tmp_path, tracks, fmt, rate, stereo)
     assert t.language == "en" and t.avg_logprob is not None and t.quality in ("ok", "noise_removed")
 
 
+def test_on_an_outbound_mono_call_the_caller_answers(tmp_path, tracks):
+    """The one who speaks first on a mono call is staff on an inbound call, the caller (who
+    answers the phone) on an outbound one."""
+    path = demo_data.write_audio(tracks, tmp_path / "call", "wav", 16000, False)
+    t = transcribe_audio(path, WhisperConfig(), None, first_speaker="caller")
+    assert t.segments[0].speaker == "caller" and "complaints line" in t.segments[0].text.lower()
+    assert any(s.speaker == "staff" for s in t.segments)
+
+
 def test_repetition_loops_are_caught_but_numbers_are_not():
     assert is_repetition_loop("Thank you. Thank you. Thank you. Thank you. Thank you.", 1.6)
     assert is_repetition_loop("anything at all", 2.6)

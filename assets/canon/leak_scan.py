@@ -58,12 +58,17 @@ def scan_text(text: str, known_numbers: list[str] = ()) -> dict[str, int]:
 
 
 def names_left(text: str, names: set[str]) -> int:
-    """How many words of the detected `names` remain, whole and in any case, outside tokens.
-    Only words of three letters or more that are not words analysts need (`mentions`' rule)."""
-    from assets.pii import mentions
+    """How many words of the detected `names` remain, whole and in any case, outside tokens,
+    outside what analysts keep ("Leeds General Infirmary", "St Mary's Hospital") and other than a
+    region's name (a place kept as its region: "London"). Only words of three letters or more that
+    are not words analysts need (`mentions`' rule)."""
+    from assets.pii import keep, mentions, places
 
     plain = TOKEN.sub(" ", text)
-    words = {w for n in names for w in mentions.significant_words(n)}
+    for a, b in sorted(keep.protected(plain), reverse=True):
+        plain = plain[:a] + " " + plain[b:]
+    regions = {w.lower() for region in set(places.regions().values()) for w in region.split()}
+    words = {w for n in names for w in mentions.significant_words(n)} - regions
     return sum(1 for w in words if re.search(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", plain))
 
 

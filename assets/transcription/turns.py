@@ -87,14 +87,15 @@ def interleave(segments: list[Segment]) -> list[Segment]:
     return out
 
 
-def speakers_for_mono(segments: list[Segment], samples=None) -> list[Segment]:
-    """A mono call's speakers from its audio (`diarization`): staff and caller turns. Without
-    the audio the speakers stay unknown."""
+def speakers_for_mono(segments: list[Segment], samples=None, first_speaker: str = "staff") -> list[Segment]:
+    """A mono call's speakers from its audio (`diarization`): staff and caller turns, the one who
+    speaks first being `first_speaker`. Without the audio the speakers stay unknown."""
     if samples is None:
         return segments
     from assets.transcription import diarization
 
-    return diarization.label_words(samples, segments)
+    other = "caller" if first_speaker == "staff" else "staff"
+    return diarization.label_words(samples, segments, (first_speaker, other))
 
 
 SPLIT_GAP_S = 3.0

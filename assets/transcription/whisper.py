@@ -146,9 +146,11 @@ def transcribe_channel(samples, config: WhisperConfig, speaker: str, chunk_s: in
     return kept, dropped, info.language
 
 
-def transcribe_audio(source: audio.Source, config: WhisperConfig, channels: dict | None = None) -> Transcript:
+def transcribe_audio(source: audio.Source, config: WhisperConfig, channels: dict | None = None,
+                     first_speaker: str = "staff") -> Transcript:
     """Probe, decode, transcribe (per channel when roles are known) and interleave by time.
-    Raises `audio.AudioProblem` for anything that is not a usable recording."""
+    `first_speaker`: who answers a mono call (staff on an inbound call, the caller on an outbound
+    one). Raises `audio.AudioProblem` for anything that is not a usable recording."""
     started = time.perf_counter()
     info = audio.probe(source, max_call_s=config.max_call_minutes * 60)
     split = bool(channels) and info.channels == 2
@@ -166,7 +168,7 @@ def transcribe_audio(source: audio.Source, config: WhisperConfig, channels: dict
     else:
         segments, dropped, language = transcribe_channel(arrays[0], config, "unknown",
                                                           batch_size=config.mono_batch_size)
-        segments = speakers_for_mono(segments, arrays[0] if config.diarize_mono else None)
+        segments = speakers_for_mono(segments, arrays[0] if config.diarize_mono else None, first_speaker)
     if not segments:
         raise audio.AudioProblem("no_speech", "no speech found in the recording")
     return Transcript(segments, language, len(arrays[0]) / audio.SAMPLE_RATE,
