@@ -72,6 +72,20 @@ def score(outputs: list[str], lines, by=lambda line, p: f"{p.type} ({'spoken' if
     return per_type, leaks / planted, kept / total
 
 
+def timed(run):
+    """(what `run()` returns, seconds it took)."""
+    started = time.perf_counter()
+    out = run()
+    return out, time.perf_counter() - started
+
+
+def print_table(ours, stock) -> None:
+    """Leak per key, callcanon beside stock, from two `score` results."""
+    for key in sorted(ours[0]):
+        (l1, n), (l2, _) = ours[0][key], stock[0][key]
+        print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
+
+
 def main() -> None:
     if "--fresh-only" in sys.argv:  # the independent set alone, with the same baseline
         ours = Pseudonymiser(bytes(range(32)))
@@ -88,17 +102,11 @@ def main() -> None:
     ours.redact_many(texts[:4])  # load models before timing
     stock = stock_presidio()
     stock(texts[:4])
-    started = time.perf_counter()
-    our_out = [r.text for r in ours.redact_many(texts)]
-    our_s = time.perf_counter() - started
-    started = time.perf_counter()
-    stock_out = stock(texts)
-    stock_s = time.perf_counter() - started
+    our_out, our_s = timed(lambda: [r.text for r in ours.redact_many(texts)])
+    stock_out, stock_s = timed(lambda: stock(texts))
     ours_scored, stock_scored = score(our_out, lines), score(stock_out, lines)
     print(f"{'identifier':32} {'callcanon leak':>15} {'stock leak':>11}")
-    for key in sorted(ours_scored[0]):
-        (l1, n), (l2, _) = ours_scored[0][key], stock_scored[0][key]
-        print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
+    print_table(ours_scored, stock_scored)
     print(f"{'overall':32} {ours_scored[1]:14.1%} {stock_scored[1]:10.1%}")
     print(f"\nkey phrases kept: callcanon {ours_scored[2]:.1%}, stock {stock_scored[2]:.1%}")
     for name, extra in (("held-out phrasings", pii_corpus.build_heldout()),
@@ -106,9 +114,7 @@ def main() -> None:
         ours_x = score([r.text for r in ours.redact_many([l.text for l in extra])], extra)
         stock_x = score(stock([l.text for l in extra]), extra)
         print(f"\n{name} ({len(extra)} lines written after the recognisers; see pii_corpus for their history):")
-        for key in sorted(ours_x[0]):
-            (l1, n), (l2, _) = ours_x[0][key], stock_x[0][key]
-            print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
+        print_table(ours_x, stock_x)
         print(f"{'overall':32} {ours_x[1]:14.1%} {stock_x[1]:10.1%}   key phrases kept {ours_x[2]:.1%}")
     print(f"throughput: callcanon {len(texts) / our_s:.0f} lines/s, stock {len(texts) / stock_s:.0f} lines/s, "
           f"ratio {stock_s / our_s:.2f}")
@@ -122,23 +128,17 @@ def fresh_set(ours_redact_many, stock) -> None:
     """The independent set: leak per kind and per style, key phrases, and throughput on it."""
     fresh = pii_corpus.build_fresh()
     texts = [line.text for line in fresh]
-    started = time.perf_counter()
     try:
-        ours = [r.text for r in ours_redact_many(texts, on=[CALL_DATE] * len(texts))]
+        ours, our_s = timed(lambda: [r.text for r in ours_redact_many(texts, on=[CALL_DATE] * len(texts))])
     except TypeError:  # a pseudonymiser from before dates of birth were aged (the first score)
-        ours = [r.text for r in ours_redact_many(texts)]
-    our_s = time.perf_counter() - started
-    started = time.perf_counter()
-    theirs = stock(texts)
-    stock_s = time.perf_counter() - started
+        ours, our_s = timed(lambda: [r.text for r in ours_redact_many(texts)])
+    theirs, stock_s = timed(lambda: stock(texts))
     print(f"\nfresh held-out set ({len(fresh)} lines, {sum(len(l.planted) for l in fresh)} identifiers, "
           f"{sum(len(l.phrases) for l in fresh)} key phrases; benchmarks/data/pii_fresh.jsonl):")
     for label, by in (("kind", lambda line, p: p.type), ("style", lambda line, p: line.style)):
         mine, stock_scored = score(ours, fresh, by), score(theirs, fresh, by)
         print(f"{'by ' + label:32} {'callcanon leak':>15} {'stock leak':>11}")
-        for key in sorted(mine[0]):
-            (l1, n), (l2, _) = mine[0][key], stock_scored[0][key]
-            print(f"{key:32} {l1 / n:14.1%} {l2 / n:10.1%}   (n={n})")
+        print_table(mine, stock_scored)
     print(f"{'overall':32} {mine[1]:14.1%} {stock_scored[1]:10.1%}")
     print(f"key phrases kept: callcanon {mine[2]:.1%}, stock {stock_scored[2]:.1%}")
     print(f"throughput on it: callcanon {len(texts) / our_s:.0f} lines/s, stock {len(texts) / stock_s:.0f} lines/s, "
