@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from assets.pii.conversational import _ACRONYMS as conversational_acronyms
 from assets.pii.conversational import (
     _AGE_NUMBER,
     _MONTH,
@@ -72,8 +73,8 @@ _DOB_PIECE = re.compile(
 _DOB_GAP = re.compile(
     r"(?i)^[\s,.\-—–:;?]*(?:(?:of|the|um|er|erm|uh|is|was|it's|in|on|and|oh|i\s+have)[\s,.\-—–:;?]*)*$")
 _DOB_CUE = re.compile(r"(?i)\b(?:date\s+of\s+birth|d\.?\s?o\.?\s?b\b\.?|born|birthday)(?:['’]s)?")
-_ACRONYMS = {"nhs", "gp", "gps", "pals", "icu", "ent", "cqc", "phso", "mri", "ecg", "bbc", "usa", "dna", "ae", "aande",
-             "ok", "tv", "a", "i"}
+# Letter runs that are no name: the capital acronyms `conversational` knows, in lower case, and "a and e".
+_ACRONYMS = {a.lower() for a in conversational_acronyms} | {"dna", "aande"}
 
 
 # Welsh streets put the street word first: "Ffordd y Nant", "Heol yr Eglwys", "Lôn Las".

@@ -120,39 +120,40 @@ def _hospital_keys() -> frozenset[str]:
 
 
 def _key(name: str) -> str:
-    return re.sub(r"['’]", "", re.sub(r"[\s\-]+", " ", name.strip().lower()))
+    """A place's key (`places._key`) without apostrophes: "Addenbrookes" is "Addenbrooke's"."""
+    from assets.pii.places import _key as place_key
+
+    return re.sub(r"['’]", "", place_key(name))
 
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _LIVING = re.compile(r"(?i)\b(?:live|lives|lived|living)\s+in\s+(?:the\s+)?$|\bmoved\s+to\s+(?:the\s+)?$")
 
 
 def hospitals_in(text: str) -> list[tuple[int, int]]:
     """Listed hospital, board and trust names, any case, up to six words; not after "I live in"
     or "moved to", where a hospital's name is the caller's district ("we live in Wythenshawe")."""
-    keys = _hospital_keys()
-    tokens = list(_TOKEN.finditer(text))
-    found, i = [], 0
-    while i < len(tokens):
-        for n in range(min(6, len(tokens) - i), 0, -1):
-            a, b = tokens[i].start(), tokens[i + n - 1].end()
-            if _key(text[a:b]) in keys and not _LIVING.search(text[max(0, a - 24):a]):
-                found.append((a, b))
-                i += n - 1
-                break
-        i += 1
-    return found
+    from assets.pii.places import phrase_spans
+
+    return phrase_spans(text, _hospital_keys(), _key, 6,
+                        lambda a, b, name: not _LIVING.search(text[max(0, a - 24):a]))
 
 
 def protected(text: str, shapes: bool = True) -> list[tuple[int, int]]:
     """Spans no name or place may be found in. `shapes`: also "<word>'s disease" for eponyms not
     listed; off for a name already found in the call ("maureen's disease" is hers)."""
-    spans = [m.span() for m in _pattern().finditer(text)] + hospitals_in(text)
+    spans = list(_listed(text))
     if shapes:
         spans += [m.span() for m in _EPONYM_SHAPE.finditer(text)]
-    drugs = drug_names()
-    spans += [m.span() for m in _WORD.finditer(text) if m.group().lower() in drugs]
     return spans
+
+
+@lru_cache(maxsize=8)
+def _listed(text: str) -> tuple[tuple[int, int], ...]:
+    """The listed phrases' spans: kept for the few texts just asked about, since a call's text is
+    checked once as detected and again after its names are found everywhere (`mentions`)."""
+    drugs = drug_names()
+    return tuple([m.span() for m in _pattern().finditer(text)] + hospitals_in(text)
+                 + [m.span() for m in _WORD.finditer(text) if m.group().lower() in drugs])
 
 
 def drop_protected(text: str, entities: list, kinds=("PERSON", "LOCATION"), shapes: bool = True) -> list:

@@ -118,6 +118,27 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _FILLED_CUE = re.compile(rf"(?i)\b{_CUE}(?:\s+(?:er|erm|um|uh|like))*\s+$")
 
 
+def phrase_spans(text: str, keys: frozenset[str], key, max_words: int, accept) -> list[tuple[int, int]]:
+    """Left to right, the longest run of up to `max_words` words whose `key` is in `keys`, taken
+    when `accept(start, end, key)` says so (a run not taken is not tried shorter). Places and
+    hospitals are both found this way: a set lookup per run, where one regex of thousands of
+    alternatives cost a third of the pseudonymiser's time."""
+    tokens = list(_TOKEN.finditer(text))
+    found, i = [], 0
+    while i < len(tokens):
+        for n in range(min(max_words, len(tokens) - i), 0, -1):
+            a, b = tokens[i].start(), tokens[i + n - 1].end()
+            name = key(text[a:b])
+            if name not in keys:
+                continue
+            if accept(a, b, name):
+                found.append((a, b))
+                i += n - 1
+            break
+        i += 1
+    return found
+
+
 def other_places(text: str) -> list[tuple[int, int]]:
     """Spans of GB places outside the gazetteer. A name that is no common word ("holmfirth",
     "much wenlock") counts in any case and anywhere; one that is also a word or a big town's
@@ -126,20 +147,12 @@ def other_places(text: str) -> list[tuple[int, int]]:
     if not others:
         return []
     common = _common_words()
-    tokens = list(_TOKEN.finditer(text))
-    found, i = [], 0
-    while i < len(tokens):
-        for n in range(min(5, len(tokens) - i), 0, -1):
-            a, b = tokens[i].start(), tokens[i + n - 1].end()
-            name = _key(text[a:b])
-            if name not in others or (n > 1 and re.search(r"[^\w\s'’\-]", text[a:b])):
-                continue
-            if _acceptable(text, a, b, name, common):
-                found.append((a, b))
-                i += n - 1
-            break
-        i += 1
-    return found
+    return phrase_spans(text, others, _plain_key, 5, lambda a, b, name: _acceptable(text, a, b, name, common))
+
+
+def _plain_key(span: str) -> str:
+    """A run of words as a place key; none across punctuation ("St. Ives", "Much, Wenlock")."""
+    return "" if re.search(r"[^\w\s'’\-]", span) else _key(span)
 
 
 def _acceptable(text: str, start: int, end: int, name: str, common: frozenset[str]) -> bool:
