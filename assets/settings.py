@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # Other reference formats to tokenise (hospital, PALS, case numbers), as a JSON list of
     # regular expressions; "letters then five digits or more" is always on.
     reference_patterns: list[str] = Field(default_factory=list)
+    # The themes analysts name (YAML, assets/themes/taxonomy.py); default: the policy's shipped file.
+    theme_taxonomy: Path | None = None
 
     # Transcription: None keeps `WhisperConfig`'s measured default.
     whisper_model: str | None = None

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import themes
 from assets.ingest import landing
 from assets.ingest.register import pending_dates
 from assets.settings import Settings
+from assets.themes.registry import has_registered_themes
 from assets.warehouse import quarantined_since
 from pipelines.partitions import call_dates
 
@@ -36,11 +36,17 @@ class RunSummary:
 
 
 def ensure_dbt_manifest(force: bool = False) -> Path:
-    """dagster-dbt builds its assets from dbt's manifest; `dbt parse` writes it (seconds)."""
+    """dagster-dbt builds its assets from dbt's manifest; `dbt parse` writes it (seconds). A
+    manifest older than any model, test, macro or project file is parsed again: after an
+    upgrade, a stale one names models that are gone and misses new ones."""
     from dagster_dbt import DbtProject
 
     project = DbtProject(project_dir=DBT_PROJECT_DIR)
-    if force or not project.manifest_path.exists():
+    sources = [f for d in ("models", "macros", "tests") for f in (Path(DBT_PROJECT_DIR) / d).rglob("*")]
+    stale = project.manifest_path.exists() and any(
+        f.stat().st_mtime > project.manifest_path.stat().st_mtime
+        for f in [*sources, Path(DBT_PROJECT_DIR) / "dbt_project.yml"] if f.is_file())
+    if force or stale or not project.manifest_path.exists():
         project.preparer.prepare(project)
     return project.manifest_path
 
@@ -92,9 +98,9 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
         summary.run_ids.append(_check(result, f"processing {day}"))
         summary.partitions.append(day.isoformat())
     if refit is None:
-        refit = not themes.has_registered_themes(settings.warehouse_path)
+        refit = not has_registered_themes(settings.warehouse_path)
     if refit:
-        log("themes: refitting BERTopic on the whole canon (ids kept stable); marts: dbt build")
+        log("themes: refitting BERTopic over every caller statement (ids kept stable); marts: dbt build")
     else:
         log("marts: dbt build (themes assigned to the registry; `--refit` to refit)")
     job = "refresh_themes_and_marts" if refit else "build_marts"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -51,6 +51,7 @@ class PipelineRun:
     calls: list  # assets.synthetic.demo_calls.DemoCall
     instance: object
     today: date
+    seed_calls: list = field(default_factory=list)  # the §4.4 example: 20 pain-relief calls, one day
     planted: str = PLANTED  # in calls[1]'s sidecar, as an unknown field
 
     def query(self, sql: str, params=None):
@@ -124,11 +125,15 @@ def pipeline_run(data_env, dbt_manifest, tmp_path_factory) -> PipelineRun:
     import dagster as dg
 
     from assets.synthetic import demo_calls as demo_data
+    from assets.synthetic import theme_calls
     from pipelines.runner import run_all
 
     today = date.today()
     calls = demo_data.build_calls(10, today, seed=11)
-    demo_data.write_calls(calls, data_env.landing_dir)
+    # The ombudsman's own example (§4.4), in the daily flow: 20 short calls on one day from four
+    # service areas, all about pain relief.
+    seed_calls = theme_calls.seed_example(today - timedelta(days=2))
+    demo_data.write_calls(calls + seed_calls, data_env.landing_dir)
     # An unknown sidecar field (kept, by contract) with a value found nowhere else: the erasure
     # test looks for it on disk.
     sidecar = data_env.landing_dir / f"{calls[1].call_id}.json"
@@ -143,29 +148,36 @@ def pipeline_run(data_env, dbt_manifest, tmp_path_factory) -> PipelineRun:
     land_hostile_files(data_env.landing_dir, tmp_path_factory.mktemp("outside"), bad_day)
     instance = dg.DagsterInstance.ephemeral()
     run_all(instance, log=lambda *_: None)
-    return PipelineRun(data_env.data_dir, data_env.warehouse_path, calls, instance, today)
+    return PipelineRun(data_env.data_dir, data_env.warehouse_path, calls, instance, today, seed_calls)
 
 
 @pytest.fixture(scope="session")
 def trends(tmp_path_factory, dbt_manifest):
-    """The acceptance scenario, refitted and built into marts by the real Dagster job (BERTopic
-    refit, then dbt build), in a warehouse of its own."""
+    """The acceptance scenario in the daily flow: each day's calls assigned to the registered
+    themes as the daily job does (no refit), then the marts built by the real Dagster job (dbt
+    build), in a warehouse of its own."""
     import dagster as dg
 
     from assets import warehouse
     from assets.synthetic import theme_corpus
+    from assets.themes import emerging, registry
+    from assets.themes.taxonomy import load_taxonomy
     from pipelines.definitions import defs
 
     db = tmp_path_factory.mktemp("trends") / "warehouse.duckdb"
     calls, spike = theme_corpus.spike_series()
+    taxonomy = load_taxonomy("ombudsman")
     with warehouse.connect(db) as conn:
         warehouse.ensure_schema(conn)
         theme_corpus.write_canon(conn, calls)
+        for day in sorted({c.call_date for c in calls}):
+            registry.assign_dates(conn, [day], taxonomy)
+            emerging.detect(conn, day, 8)
     previous = os.environ["CALLCANON_WAREHOUSE"]
     os.environ["CALLCANON_WAREHOUSE"] = str(db)
     try:
         with dg.DagsterInstance.ephemeral() as instance:
-            result = defs().resolve_job_def("refresh_themes_and_marts").execute_in_process(instance=instance)
+            result = defs().resolve_job_def("build_marts").execute_in_process(instance=instance)
         assert result.success
     finally:
         os.environ["CALLCANON_WAREHOUSE"] = previous

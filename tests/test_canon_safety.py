@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime
 import duckdb
 import pytest
 
-from assets import canon, pii, themes, warehouse
+from assets import canon, pii, warehouse
 from assets.canon import leak_scan, restrictions
+from assets.themes import registry
+from assets.themes.taxonomy import load_taxonomy
 
 DAY = date(2026, 3, 2)
 
@@ -82,5 +84,7 @@ def test_restricted_calls_never_enter_the_canon(conn, pseudonymiser):
 def test_a_canon_that_fails_the_scan_blocks_themes(conn, pseudonymiser):
     canon.pseudonymise_date(conn, DAY, pseudonymiser)
     conn.execute("INSERT INTO canon.leak_scan VALUES ('c1', ?, 1, ?, now())", [DAY, json.dumps({"email": 1})])
-    with pytest.raises(themes.CanonNotClean, match="blocked"):
-        themes.refit(conn)
+    with pytest.raises(registry.CanonNotClean, match="blocked"):
+        registry.refit(conn, load_taxonomy("ombudsman"), 8)
+    with pytest.raises(registry.CanonNotClean, match="blocked"):
+        registry.assign_dates(conn, [DAY], load_taxonomy("ombudsman"))

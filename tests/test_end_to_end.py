@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ def _digits_said(text: str) -> list[str]:
 
 
 def test_every_good_call_is_registered_transcribed_and_pseudonymised(pipeline_run):
-    expected = {c.call_id for c in pipeline_run.calls}
+    expected = {c.call_id for c in pipeline_run.calls + pipeline_run.seed_calls}
     registered = {r[0] for r in pipeline_run.query("SELECT call_id FROM casework.calls")}
     # The call with a good sidecar but undecodable audio is registered, then quarantined.
     assert registered == expected | {"call-not-audio"}
@@ -54,7 +55,7 @@ def test_transcripts_contain_the_spoken_theme_words(pipeline_run):
     flags = pipeline_run.query("SELECT count(*) FROM casework.transcripts WHERE quality IS NULL OR cache_key IS NULL")
     assert flags[0][0] == 0
     words = pipeline_run.query("SELECT count(DISTINCT call_id), min(probability) FROM casework.words")[0]
-    assert words[0] == len(pipeline_run.calls) and words[1] > 0
+    assert words[0] == len(pipeline_run.calls) + len(pipeline_run.seed_calls) and words[1] > 0
 
 
 def test_canon_holds_none_of_the_planted_identifiers(pipeline_run):
@@ -91,10 +92,18 @@ def test_themes_read_the_callers_own_words_where_speakers_are_known(pipeline_run
             assert call.first_name.lower() not in said and call.last_name.lower() not in said
 
 
-def test_each_call_has_a_theme_and_the_mart_counts_them(pipeline_run):
-    themes = pipeline_run.query("SELECT theme_id, label FROM themes.topics")
-    assert len(themes) >= 2 and all(label for _, label in themes)
-    assert not any("_" in label and re.search(r"[0-9a-f]{8}", label) for _, label in themes)
+def test_each_call_has_its_themes_and_the_mart_counts_them(pipeline_run):
+    themes = dict(pipeline_run.query("SELECT theme_id, label FROM themes.topics"))
+    assert len(themes) >= 5 and all(themes.values())
+    assert not any("_" in label and re.search(r"[0-9a-f]{8}", label) for label in themes.values())
+    # Each demo call's caller says two sentences about one theme: its main theme is that one,
+    # through 8 kHz telephone audio and tiny.en's mishearings.
+    main = dict(pipeline_run.query(
+        "SELECT call_id, arg_max(theme_id, statements) FROM themes.call_themes GROUP BY 1"))
+    named = {"pain_relief": "pain", "waiting_times": "waiting", "staff_attitude": "attitude",
+             "medication": "medication", "discharge": "discharge"}
+    right = [c.call_id for c in pipeline_run.calls if named[c.theme] in themes.get(main.get(c.call_id), "")]
+    assert len(right) >= len(pipeline_run.calls) - 2, f"main theme right for {len(right)} of {len(pipeline_run.calls)}"
     # A few demo calls a day: every published count is 0 or suppressed, none is 1-7.
     rows = pipeline_run.query("SELECT call_date, theme_id, calls, calls_suppressed FROM marts.theme_trends")
     assert rows and any(r[3] for r in rows)
@@ -105,7 +114,21 @@ def test_each_call_has_a_theme_and_the_mart_counts_them(pipeline_run):
     counted_per_day = pipeline_run.query(
         "SELECT call_date, sum(calls) FROM intermediate.int_theme_days WHERE calls > 0 GROUP BY 1 ORDER BY 1")
     assert per_day == counted_per_day
-    assert sum(n for _, n in per_day) == len(pipeline_run.calls)
+
+
+def test_the_seed_example_is_a_spike_that_day_in_the_daily_flow(pipeline_run):
+    """Policy §4.4: 20 calls in one day from maternity, A&E, oncology and GP prescriptions all
+    about pain relief, found by the daily run (no refit) as one theme across the four areas."""
+    assert not pipeline_run.query("SELECT count(*) FROM themes.fits")[0][0]  # the daily flow only
+    day = date.fromisoformat(pipeline_run.seed_calls[0].call_date)
+    spikes = pipeline_run.query("SELECT call_date, theme_id, theme_label, calls FROM marts.theme_trends WHERE is_spike")
+    assert [(d, label) for d, _, label, _ in spikes] == [(day, "pain management")]
+    theme_id, calls = spikes[0][1], spikes[0][3]
+    assert calls >= 18
+    areas = pipeline_run.query(
+        "SELECT DISTINCT service_area FROM themes.call_themes WHERE theme_id = ? AND call_id LIKE 'seed-%'",
+        [theme_id])
+    assert {a for (a,) in areas} == {"maternity", "emergency", "oncology", "gp_prescriptions"}
 
 
 def test_the_dbt_tables_materialisations_carry_their_row_counts(pipeline_run):

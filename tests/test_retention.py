@@ -22,7 +22,7 @@ DAY = date(2026, 1, 5)
 CLASS_ROWS = {
     "transcript": "casework.transcripts", "segments": "casework.segments", "words": "casework.words",
     "canon": "canon.transcripts", "leak_scan": "canon.leak_scan", "theme_assignments": "themes.call_themes",
-    "redacted_audio": "casework.redacted_audio", "call_record": "casework.calls",
+    "candidates": "themes.candidates", "redacted_audio": "casework.redacted_audio", "call_record": "casework.calls",
 }
 
 
@@ -73,7 +73,8 @@ class Store:
                           "ORDER BY issued_at DESC LIMIT 1")[0]
 
 
-EVERYTHING = {"transcript", "segments", "words", "canon", "leak_scan", "theme_assignments", "redacted_audio",
+EVERYTHING = {"transcript", "segments", "words", "canon", "leak_scan", "theme_assignments", "candidates",
+              "redacted_audio",
               "call_record", "audio", "redacted_file"}
 WITHOUT_AUDIO = EVERYTHING - {"audio", "redacted_file", "redacted_audio"} | {"audio_marked_deleted"}
 

@@ -74,9 +74,10 @@ def names_left(text: str, names: set[str]) -> int:
 
 def scan_date(conn, call_date, names: dict[str, set[str]] | None = None) -> list[Finding]:
     rows = conn.execute(
-        # Both columns analysts' tools read; the caller's turns are cut from the same redacted
-        # text, and scanned in their own right all the same.
-        """SELECT k.call_id, k.text || coalesce(' ' || k.caller_text, ''), c.external_number, c.complaint_id
+        # Every column analysts' tools and the theme stage read; the caller's turns and the
+        # statements are cut from the same redacted text, and scanned in their own right all the same.
+        """SELECT k.call_id, k.text || coalesce(' ' || k.caller_text, '')
+                  || coalesce(' ' || array_to_string(k.statements, ' '), ''), c.external_number, c.complaint_id
            FROM canon.transcripts k JOIN casework.calls c USING (call_id)
            WHERE k.call_date = ? ORDER BY k.call_id""",
         [call_date],

@@ -17,6 +17,6 @@ def restrict(conn, pseudonymiser: Pseudonymiser, kind: str, value: str, reason: 
                              requested_at=warehouse.utcnow())
         calls = matching_calls(conn, pseudonymiser, kind, ref)
         if calls:
-            for table in ("canon.transcripts", "canon.leak_scan", "themes.call_themes"):
+            for table in ("canon.transcripts", "canon.leak_scan", "themes.call_themes", "themes.candidates"):
                 conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [calls])
     return len(calls)

@@ -206,6 +206,11 @@ class Pseudonymiser:
         """The pseudonymised text of some spans of `text` (a speaker's turns), joined by spaces,
         from the entities found in the whole text, so each span keeps the context it was
         checked in. A span is widened to the whole of any identifier it cuts."""
+        return " ".join(self.redact_each(text, entities, spans, on))
+
+    def redact_each(self, text: str, entities: list[Entity], spans: list[tuple[int, int]],
+                    on: date | None = None) -> list[str]:
+        """`redact_spans`, each span's text on its own (a speaker's turns as statements)."""
         parts = []
         for a, b in spans:
             for e in entities:
@@ -214,7 +219,7 @@ class Pseudonymiser:
             inside = [replace(e, start=e.start - a, end=e.end - a) for e in entities
                       if e.start >= a and e.end <= b]
             parts.append(self._apply(text[a:b], inside, on).text)
-        return " ".join(parts)
+        return parts
 
     def _apply(self, text: str, entities: list[Entity], on: date | None = None) -> Redaction:
         out, pos = [], 0

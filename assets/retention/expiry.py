@@ -14,7 +14,7 @@ from assets.policy import DATA_CLASSES, Policy, RetentionRule
 # Where each data class lives. `audio` is files plus the call row's `audio_deleted_at`; the
 # marts are aggregates rebuilt from theme assignments after every sweep (see policy.ClassDays).
 CLASS_TABLES = {
-    "theme_assignments": ("themes.call_themes",),
+    "theme_assignments": ("themes.call_themes", "themes.candidates"),
     "canon": ("canon.transcripts", "canon.leak_scan"),
     "segments": ("casework.words", "casework.segments"),
     "transcript": ("casework.transcripts",),

@@ -14,7 +14,8 @@ from assets import warehouse
 
 # Every table a call's data lives in, in the order they are written.
 TABLES = ("casework.calls", "casework.transcripts", "casework.segments", "casework.words", "casework.redacted_audio",
-          "canon.transcripts", "canon.leak_scan", "themes.call_themes", "casework.call_pseudonyms")
+          "canon.transcripts", "canon.leak_scan", "themes.call_themes", "themes.candidates",
+          "casework.call_pseudonyms")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
                                               pseudonymised_at=now))
         rows["canon.leak_scan"].append(dict(who, findings=0, kinds="{}", scanned_at=now))
         rows["themes.call_themes"].append(dict(who, theme_id=0, service_area="maternity", team="intake"))
+        rows["themes.candidates"].append(dict(who, stmt_idx=1, text="a statement no theme fits", words=["statement"],
+                                              embedding=[0.0] * 4))
         rows["casework.call_pseudonyms"].append(dict(call_id=c.call_id, token=c.person))
     with warehouse.transaction(conn):
         for table in TABLES:

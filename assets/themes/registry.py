@@ -1,15 +1,19 @@
-"""The theme registry in the warehouse: ids that last.
+"""The theme registry in the warehouse: ids that last, and each day's statements assigned.
 
-Analysts chart a theme for months, so its id must not change meaning when the model is refitted:
-`themes.topics` is a registry. A refit matches its topics to registered themes by the cosine
-similarity of their centroids (one-to-one, Hungarian); a match keeps the old id, anything new
-gets a new id, and a registered theme the refit did not find stays, inactive. Between refits new
-calls are assigned to the nearest active centroid (the model's `transform`). Nothing here runs on
-a canon that failed the residual-PII scan.
+Analysts chart a theme for months, so its id must not change meaning: `themes.topics` is a
+registry. Taxonomy themes are registered from the policy's taxonomy file the first time they
+are seen (by their taxonomy id), so calls are assigned from the first day, before any refit. A
+refit (weekly) fits BERTopic over every statement in the canon: taxonomy themes keep their id;
+discovered topics match registered ones by centroid (one-to-one) or get a new id; a provisional
+theme the refit finds again is confirmed, one whose statements now fit another theme is merged
+into it, and one found nowhere is retired. Between refits each day's statements go to the
+nearest active theme (`assign_dates`); those that fit none become candidates, which `emerging`
+watches for new issues. Nothing here runs on a canon that failed the residual-PII scan.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +21,8 @@ import duckdb
 import numpy as np
 
 from assets import warehouse
-from assets.themes.model import Theme, align, assign, fit
+from assets.themes import model, words
+from assets.themes.statements import Statement, statements
 
 
 class CanonNotClean(RuntimeError):
@@ -31,89 +36,192 @@ def _require_clean_canon(conn) -> None:
                             "themes and marts are blocked until the canon is clean")
 
 
-def _canon_rows(conn, where: str = "", params: list | None = None) -> list[tuple]:
-    return conn.execute(
-        # The caller's words where speakers are known: why they called, not the staff script.
-        "SELECT call_id, call_date, service_area, team, coalesce(caller_text, text) FROM canon.transcripts "
-        f"WHERE call_id NOT IN ({warehouse.retired_sql('theme_assignments')}) {where} ORDER BY call_id",
-        params or []).fetchall()
+@dataclass(frozen=True)
+class CallStatements:
+    call_id: str
+    call_date: object
+    service_area: str | None
+    team: str | None
+    statements: list[Statement]
 
 
-def registry(conn, active_only: bool = True) -> dict[int, np.ndarray]:
-    rows = conn.execute("SELECT theme_id, centroid FROM themes.topics WHERE centroid IS NOT NULL"
+def call_statements(conn, where: str = "", params: list | None = None) -> list[CallStatements]:
+    """The canon's calls with their statements (the caller's turns where speakers are known;
+    rows from before 0.9 have no statements column filled, so their caller text is split)."""
+    rows = conn.execute(
+        "SELECT call_id, call_date, service_area, team, statements, coalesce(caller_text, text) "
+        f"FROM canon.transcripts WHERE call_id NOT IN ({warehouse.retired_sql('theme_assignments')}) "
+        f"{where} ORDER BY call_id", params or []).fetchall()
+    return [CallStatements(r[0], r[1], r[2], r[3], statements(list(r[4]) if r[4] is not None else [r[5]]))
+            for r in rows]
+
+
+def sync_taxonomy(conn, taxonomy) -> dict[str, int]:
+    """Register every taxonomy theme not registered yet (a new id each), refresh the names and
+    prototypes of those that are; a theme taken out of the file goes inactive. Returns the ids."""
+    protos = model.prototypes(taxonomy)
+    known = dict(conn.execute("SELECT taxonomy_id, theme_id FROM themes.topics WHERE kind = 'taxonomy'").fetchall())
+    next_id = (conn.execute("SELECT max(theme_id) FROM themes.topics").fetchone()[0] or -1) + 1
+    now = warehouse.utcnow()
+    for t in taxonomy.themes:
+        if t.id not in known:
+            known[t.id], next_id = next_id, next_id + 1
+            conn.execute("INSERT INTO themes.topics (theme_id, label, top_words, size, fitted_at, centroid, active, "
+                         "first_fitted_at, kind, taxonomy_id) VALUES (?, ?, ?, 0, ?, ?, true, ?, 'taxonomy', ?)",
+                         [known[t.id], t.name, list(t.seeds), now, protos[t.id].tolist(), now, t.id])
+        else:
+            conn.execute("UPDATE themes.topics SET label = ?, centroid = ?, active = true WHERE theme_id = ?",
+                         [t.name, protos[t.id].tolist(), known[t.id]])
+    gone = [i for tid, i in known.items() if tid not in taxonomy.by_id()]
+    if gone:
+        conn.execute("UPDATE themes.topics SET active = false WHERE theme_id IN (SELECT unnest(?))", [gone])
+    return {tid: i for tid, i in known.items() if tid in taxonomy.by_id()}
+
+
+def registry(conn, active_only: bool = True, kinds: tuple[str, ...] | None = None) -> dict[int, np.ndarray]:
+    rows = conn.execute("SELECT theme_id, centroid, kind FROM themes.topics WHERE centroid IS NOT NULL"
                         + (" AND active" if active_only else "")).fetchall()
-    return {int(i): np.asarray(c, dtype=np.float32) for i, c in rows}
+    return {int(i): np.asarray(c, dtype=np.float32) for i, c, k in rows if kinds is None or k in kinds}
 
 
-def last_script(conn) -> frozenset[str]:
-    row = conn.execute("SELECT script_sentences FROM themes.fits ORDER BY fitted_at DESC LIMIT 1").fetchone()
-    return frozenset(row[0]) if row else frozenset()
+def _write(conn, calls: list[CallStatements], themes_per_statement: list[list[int | None]],
+           embeddings: np.ndarray) -> tuple[int, int]:
+    """Each call's themes (with how many statements mention each) and its unassigned statements
+    as candidates. Returns (call-theme rows, candidates)."""
+    rows, candidates, k = [], [], 0
+    for call, theme_ids in zip(calls, themes_per_statement):
+        for theme_id, n in Counter(t for t in theme_ids if t is not None).items():
+            rows.append(dict(call_id=call.call_id, theme_id=theme_id, statements=n, call_date=call.call_date,
+                             service_area=call.service_area, team=call.team))
+        for s, theme_id in zip(call.statements, theme_ids):
+            if theme_id is None:
+                candidates.append(dict(call_id=call.call_id, stmt_idx=s.index, call_date=call.call_date,
+                                       text=s.text, words=list(s.words), embedding=embeddings[k].tolist()))
+            k += 1
+    warehouse.insert_rows(conn, "themes.call_themes", rows)
+    warehouse.insert_rows(conn, "themes.candidates", candidates)
+    return len(rows), len(candidates)
+
+
+def _embed(calls: list[CallStatements]) -> np.ndarray:
+    return model.embed([s.text for c in calls for s in c.statements])
+
+
+def _seed_words(calls: list[CallStatements], taxonomy, named: dict[str, int]) -> dict[int, np.ndarray]:
+    """Each named theme's seed-word score per statement, by registry id (`model.nearest`'s boost)."""
+    scores = words.seed_word_scores([s.text for c in calls for s in c.statements], taxonomy)
+    return {named[t.id]: scores[:, k] for k, t in enumerate(taxonomy.themes)}
+
+
+@dataclass(frozen=True)
+class Assigned:
+    calls: int
+    statements: int
+    mentions: int      # call-theme rows
+    candidates: int
+
+
+def assign_dates(conn, call_dates: list, taxonomy) -> Assigned:
+    """Assign the statements of these call dates' canon calls to the active themes (replacing
+    what the dates had); those that fit none become candidates."""
+    _require_clean_canon(conn)
+    with warehouse.transaction(conn):
+        named = sync_taxonomy(conn, taxonomy)
+    centroids = registry(conn)
+    calls = call_statements(conn, "AND call_date IN (SELECT unnest(?))", [call_dates])
+    embeddings = _embed(calls)
+    found = iter(model.nearest(embeddings, centroids, boost=_seed_words(calls, taxonomy, named)))
+    per_call = [[next(found)[0] for _ in c.statements] for c in calls]
+    with warehouse.transaction(conn):
+        for table in ("themes.call_themes", "themes.candidates"):
+            conn.execute(f"DELETE FROM {table} WHERE call_date IN (SELECT unnest(?))", [call_dates])
+        mentions, candidates = _write(conn, calls, per_call, embeddings)
+    return Assigned(len(calls), len(embeddings), mentions, candidates)
 
 
 @dataclass(frozen=True)
 class Refit:
-    themes: list[Theme]         # with registry ids
-    assignments: dict[str, int]  # call_id -> theme_id
+    themes: list[model.Theme]    # with registry ids
     new_themes: int
     kept_themes: int
     inactive_themes: int
+    confirmed: int               # provisional themes found again
+    merged: int                  # provisional themes whose statements fit another theme
     reassigned_share: float | None
 
 
-def _write_assignments(conn, rows: list[tuple], theme_ids: list[int]) -> None:
-    warehouse.insert_rows(conn, "themes.call_themes", [
-        dict(call_id=r[0], theme_id=theme, call_date=r[1], service_area=r[2], team=r[3])
-        for r, theme in zip(rows, theme_ids)])
-
-
-def refit(conn, n_themes: int | None = None) -> Refit:
-    """Fit on the whole canon, align to the registry, reassign every call: one transaction."""
+def refit(conn, taxonomy, min_cluster: int) -> Refit:
+    """Fit on every statement in the canon, keep ids, reassign every call: one transaction."""
     _require_clean_canon(conn)
-    rows = _canon_rows(conn)
-    result = fit([r[4] for r in rows], n_themes)
-    known = registry(conn, active_only=False)
-    mapping = align(result.themes, known)
-    themes = [Theme(mapping[t.theme_id], t.label, t.top_words, t.size, t.centroid) for t in result.themes]
-    assigned = {r[0]: mapping[t] for r, t in zip(rows, result.assignments)}
-    before = dict(conn.execute("SELECT call_id, theme_id FROM themes.call_themes").fetchall())
-    common = [c for c in assigned if c in before]
-    moved = sum(assigned[c] != before[c] for c in common) / len(common) if common else None
+    with warehouse.transaction(conn):
+        named = sync_taxonomy(conn, taxonomy)
+    calls = call_statements(conn)
+    texts = [s.text for c in calls for s in c.statements]
+    result = model.fit(texts, taxonomy, min_cluster, [c.call_id for c in calls for _ in c.statements])
+    mapping = {t.theme_id: named[t.taxonomy_id] for t in result.themes if t.taxonomy_id}
+    discovered = [t for t in result.themes if not t.taxonomy_id]
+    others = registry(conn, active_only=False, kinds=("discovered", "provisional"))
+    mapping |= model.align(discovered, others)
+    next_id = (conn.execute("SELECT max(theme_id) FROM themes.topics").fetchone()[0] or -1) + 1
+    for t in discovered:
+        if t.theme_id not in mapping:
+            mapping[t.theme_id], next_id = next_id, next_id + 1
+    kinds = dict(conn.execute("SELECT theme_id, kind FROM themes.topics").fetchall())
+    before = Counter((c, t) for c, t in conn.execute("SELECT call_id, theme_id FROM themes.call_themes").fetchall())
+    # BERTopic found the themes; every statement is then assigned by the one rule the daily run
+    # uses, so a refit and the days after it agree.
+    centroids = {mapping[t.theme_id]: t.centroid for t in result.themes}
+    flat = [i for i, _ in model.nearest(result.embeddings, centroids, boost=_seed_words(calls, taxonomy, named))]
+    ids = iter(flat)
+    per_call = [[next(ids) for _ in c.statements] for c in calls]
+    after = {(c.call_id, t) for c, ts in zip(calls, per_call) for t in ts if t is not None}
+    moved = len(set(before) ^ after) / len(set(before) | after) if before else None
+    sizes = Counter(flat)
+    themes = [model.Theme(mapping[t.theme_id], t.label, t.top_words, sizes[mapping[t.theme_id]], t.centroid,
+                          t.taxonomy_id) for t in result.themes]
+    themes = [t for t in themes if t.size or t.taxonomy_id]
     found = {t.theme_id for t in themes}
+    provisional = {i for i, k in kinds.items() if k == "provisional"}
+    merged = _merges(before, after, provisional - found)
     now = warehouse.utcnow()
     with warehouse.transaction(conn):
-        conn.execute("UPDATE themes.topics SET active = false, size = 0 WHERE theme_id NOT IN (SELECT unnest(?))",
-                     [sorted(found)])
+        conn.execute("UPDATE themes.topics SET active = false, size = 0 WHERE kind <> 'taxonomy' AND "
+                     "theme_id NOT IN (SELECT unnest(?))", [sorted(found)])
+        for old, into in merged.items():
+            conn.execute("UPDATE themes.topics SET merged_into = ? WHERE theme_id = ?", [into, old])
         for t in themes:
+            if t.taxonomy_id:
+                conn.execute("UPDATE themes.topics SET size = ?, top_words = coalesce(?, top_words), fitted_at = ? "
+                             "WHERE theme_id = ?", [t.size, t.top_words or None, now, t.theme_id])
+                continue
             conn.execute(
                 "INSERT INTO themes.topics (theme_id, label, top_words, size, fitted_at, centroid, active, "
-                "first_fitted_at) VALUES (?, ?, ?, ?, ?, ?, true, ?) ON CONFLICT (theme_id) DO UPDATE SET "
-                "label = excluded.label, top_words = excluded.top_words, size = excluded.size, "
-                "fitted_at = excluded.fitted_at, centroid = excluded.centroid, active = true",
+                "first_fitted_at, kind) VALUES (?, ?, ?, ?, ?, ?, true, ?, 'discovered') ON CONFLICT (theme_id) "
+                "DO UPDATE SET label = excluded.label, top_words = excluded.top_words, size = excluded.size, "
+                "fitted_at = excluded.fitted_at, centroid = excluded.centroid, active = true, kind = 'discovered'",
                 [t.theme_id, t.label, t.top_words, t.size, now, t.centroid.tolist(), now])
         conn.execute("DELETE FROM themes.call_themes")
-        _write_assignments(conn, rows, [assigned[r[0]] for r in rows])
-        refit_ = Refit(themes, assigned, new_themes=len(found - set(known)), kept_themes=len(found & set(known)),
-                       inactive_themes=len(set(known) - found), reassigned_share=moved)
-        warehouse.insert_row(conn, "themes.fits", fitted_at=now, calls=len(rows), themes=len(themes),
+        conn.execute("DELETE FROM themes.candidates")
+        _write(conn, calls, per_call, result.embeddings)
+        refit_ = Refit(themes, new_themes=len(found - set(kinds)), kept_themes=len(found & set(kinds)),
+                       inactive_themes=len(set(others) - found), confirmed=len(provisional & found),
+                       merged=len(merged), reassigned_share=moved)
+        warehouse.insert_row(conn, "themes.fits", fitted_at=now, calls=len(calls), themes=len(themes),
                              new_themes=refit_.new_themes, kept_themes=refit_.kept_themes,
-                             inactive_themes=refit_.inactive_themes, reassigned_share=moved,
-                             script_sentences=sorted(result.script))
+                             inactive_themes=refit_.inactive_themes, reassigned_share=moved, script_sentences=[])
     return refit_
 
 
-def assign_dates(conn, call_dates: list) -> int | None:
-    """Assign the canon calls of these call dates to the registered themes (replacing what the
-    dates had). None when nothing has been fitted yet: a refit assigns everything."""
-    _require_clean_canon(conn)
-    centroids = registry(conn)
-    if not centroids:
-        return None
-    rows = _canon_rows(conn, "AND call_date IN (SELECT unnest(?))", [call_dates])
-    theme_ids = assign([r[4] for r in rows], centroids, last_script(conn))
-    with warehouse.transaction(conn):
-        conn.execute("DELETE FROM themes.call_themes WHERE call_date IN (SELECT unnest(?))", [call_dates])
-        _write_assignments(conn, rows, theme_ids)
-    return len(rows)
+def _merges(before: Counter, after: set, lost: set[int]) -> dict[int, int]:
+    """For each provisional theme the refit did not find: the theme most of its calls now
+    mention, when most of them mention one."""
+    out = {}
+    for old in lost:
+        calls = {c for c, t in before if t == old}
+        now = Counter(t for c, t in after if c in calls)
+        if now and (best := now.most_common(1)[0])[1] * 2 >= len(calls):
+            out[old] = best[0]
+    return out
 
 
 def has_registered_themes(database) -> bool:

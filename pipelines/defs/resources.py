@@ -14,6 +14,7 @@ from assets.audio.vault import AudioVault
 from assets.ingest import landing
 from assets.policy import Policy, load_policy
 from assets.settings import Settings
+from assets.themes.taxonomy import Taxonomy, load_taxonomy
 
 
 class CallStore(dg.ConfigurableResource):
@@ -120,10 +121,25 @@ class PolicyProfile(dg.ConfigurableResource):
         return load_policy(self.profile)
 
 
+class ThemeTaxonomy(dg.ConfigurableResource):
+    """The themes analysts name (`assets.themes.taxonomy`) and the policy's publishable size,
+    which is also how many calls make a new issue a provisional theme."""
+    policy: str
+    path: str | None = None
+
+    def load(self) -> Taxonomy:
+        return load_taxonomy(self.policy, self.path)
+
+    def suppress_below(self) -> int:
+        return load_policy(self.policy).suppress_below
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     """Every value from the one `Settings`, read when Dagster loads the definitions."""
     s = Settings.from_env()
+    taxonomy = ThemeTaxonomy(policy=s.policy, path=str(s.theme_taxonomy) if s.theme_taxonomy else None)
+    taxonomy.load()  # a bad taxonomy file stops the code location loading, naming the file and theme
     return dg.Definitions(
         resources={
             "warehouse": Warehouse(database=str(s.warehouse_path)),
@@ -135,5 +151,6 @@ def resources() -> dg.Definitions:
             "pseudonym_key": PseudonymKey(),
             "audio_key": AudioKey(),
             "policy": PolicyProfile(profile=s.policy),
+            "taxonomy": taxonomy,
         }
     )

@@ -13,7 +13,10 @@ CREATE TABLE IF NOT EXISTS canon.transcripts (
     -- The caller's turns alone (where speakers are known), pseudonymised with the same entities
     -- as `text`: what the theme model reads, since the call script would otherwise drown the
     -- reason for calling. NULL for calls whose speakers are unknown (mono, no diarization).
-    caller_text VARCHAR
+    caller_text VARCHAR,
+    -- What the theme stage reads: each caller turn (each segment where speakers are unknown),
+    -- pseudonymised like `text`, with words the recogniser was unsure of masked as "[?]".
+    statements VARCHAR[]
 );
 
 -- Result of the independent residual-PII scan of each canon row: counts by kind, never text.

@@ -2,8 +2,11 @@
 CREATE SCHEMA IF NOT EXISTS themes;
 
 -- The theme registry: themes.topics keeps every theme ever found, so an id never changes
--- meaning. `centroid` is the theme's mean caller-text embedding, what refits align to and what
--- new calls are assigned by; a theme the latest refit did not find is kept, inactive.
+-- meaning. `kind` says where a theme came from: `taxonomy` (named by analysts in the policy's
+-- taxonomy file, `taxonomy_id` its id there), `discovered` (found by a refit) or `provisional`
+-- (found by a daily run among statements that fit nothing, `found_on` that day; the next refit
+-- confirms it as discovered, or merges it into `merged_into`, or retires it). `centroid` is what
+-- statements are assigned by; a theme no longer found is kept, inactive.
 CREATE TABLE IF NOT EXISTS themes.topics (
     theme_id INTEGER PRIMARY KEY,
     label VARCHAR NOT NULL,
@@ -12,7 +15,11 @@ CREATE TABLE IF NOT EXISTS themes.topics (
     fitted_at TIMESTAMPTZ NOT NULL,
     centroid FLOAT[],
     active BOOLEAN DEFAULT true,
-    first_fitted_at TIMESTAMPTZ
+    first_fitted_at TIMESTAMPTZ,
+    kind VARCHAR DEFAULT 'discovered',
+    taxonomy_id VARCHAR,
+    found_on DATE,
+    merged_into INTEGER
 );
 
 -- One row per refit: its drift against what was assigned before, and the call-script
@@ -28,10 +35,26 @@ CREATE TABLE IF NOT EXISTS themes.fits (
     script_sentences VARCHAR[] NOT NULL
 );
 
+-- One row per call and theme it mentions, with how many of its statements do.
 CREATE TABLE IF NOT EXISTS themes.call_themes (
-    call_id VARCHAR PRIMARY KEY,
+    call_id VARCHAR NOT NULL,
     theme_id INTEGER NOT NULL,
+    statements INTEGER NOT NULL DEFAULT 1,
     call_date DATE NOT NULL,
     service_area VARCHAR,
-    team VARCHAR
+    team VARCHAR,
+    PRIMARY KEY (call_id, theme_id)
+);
+
+-- Statements that fitted no theme: the pool a daily run clusters for new issues. The text is
+-- the canon's (pseudonymised, department names and unsure words taken out); it goes with the
+-- call's theme assignments under retention and requests.
+CREATE TABLE IF NOT EXISTS themes.candidates (
+    call_id VARCHAR NOT NULL,
+    stmt_idx INTEGER NOT NULL,
+    call_date DATE NOT NULL,
+    text VARCHAR NOT NULL,
+    words VARCHAR[] NOT NULL,
+    embedding FLOAT[] NOT NULL,
+    PRIMARY KEY (call_id, stmt_idx)
 );

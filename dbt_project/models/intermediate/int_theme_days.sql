@@ -1,35 +1,59 @@
 -- Every theme on every day from the first to the last call date (zero days included, so a
--- baseline is not inflated by the days nobody called), with the theme's trailing baseline.
+-- baseline is not inflated by the days nobody called): calls that mention the theme that day,
+-- over the trailing 7 days, all calls that day, and the theme's trailing baseline.
 -- Unsuppressed: this is the input to the marts, not something analysts read.
-with calls as (
-    select call_date, theme_id from {{ ref('stg_call_themes') }}
+with mentions as (
+    select call_date, theme_id, call_id from {{ ref('stg_call_themes') }}
+),
+calls as (
+    select call_date, call_id from {{ ref('stg_calls') }}
 ),
 days as (
     select cast(unnest(generate_series(min(call_date), max(call_date), interval 1 day)) as date) as call_date
-    from calls
+    from (select call_date from calls union all select call_date from mentions)
 ),
 spine as (
     select days.call_date, themes.theme_id
-    from days cross join (select distinct theme_id from calls) as themes
+    from days cross join (select distinct theme_id from mentions) as themes
 ),
 counts as (
-    select call_date, theme_id, count(*) as calls from calls group by all
+    select call_date, theme_id, count(distinct call_id) as calls from mentions group by all
 ),
 totals as (
-    select call_date, count(*) as calls_all_themes from calls group by all
+    select call_date, count(distinct call_id) as calls_all_themes from calls group by all
+),
+daily as (
+    select
+        spine.call_date,
+        spine.theme_id,
+        coalesce(counts.calls, 0) as calls,
+        coalesce(totals.calls_all_themes, 0) as calls_all_themes
+    from spine
+    left join counts using (call_date, theme_id)
+    left join totals using (call_date)
+),
+-- A call mentions a theme once, whatever the day, so the week's count is the distinct calls of
+-- the theme over the seven days ending on this one.
+week as (
+    select daily.call_date, daily.theme_id, count(distinct m.call_id) as calls_7d
+    from daily
+    left join mentions as m
+        on m.theme_id = daily.theme_id
+        and m.call_date between daily.call_date - interval 6 day and daily.call_date
+    group by all
 )
 select
-    spine.call_date,
-    spine.theme_id,
-    coalesce(counts.calls, 0) as calls,
-    coalesce(totals.calls_all_themes, 0) as calls_all_themes,
-    avg(coalesce(counts.calls, 0)) over prior_days as baseline_mean,
-    stddev_pop(coalesce(counts.calls, 0)) over prior_days as baseline_sd,
+    daily.call_date,
+    daily.theme_id,
+    daily.calls,
+    daily.calls_all_themes,
+    week.calls_7d,
+    avg(daily.calls) over prior_days as baseline_mean,
+    stddev_pop(daily.calls) over prior_days as baseline_sd,
     count(*) over prior_days as baseline_days
-from spine
-left join counts using (call_date, theme_id)
-left join totals using (call_date)
+from daily
+inner join week using (call_date, theme_id)
 window prior_days as (
-    partition by spine.theme_id order by spine.call_date
+    partition by daily.theme_id order by daily.call_date
     rows between {{ var('spike_baseline_days', 28) }} preceding and 1 preceding
 )

@@ -1,18 +1,17 @@
--- Calls per theme per ISO week, service area and team, small counts suppressed: where a theme
--- is coming from. Share is of all calls that week in the same area and team.
-with calls as (
-    select
-        cast(date_trunc('week', call_date) as date) as week_start,
-        service_area,
-        team,
-        theme_id
+-- Calls that mention each theme per ISO week, service area and team, small counts suppressed:
+-- where a theme is coming from. Share is of all calls that week in the same area and team.
+with mentions as (
+    select cast(date_trunc('week', call_date) as date) as week_start, service_area, team, theme_id, call_id
     from {{ ref('stg_call_themes') }}
 ),
 counts as (
-    select week_start, service_area, team, theme_id, count(*) as calls from calls group by all
+    select week_start, service_area, team, theme_id, count(distinct call_id) as calls from mentions group by all
 ),
 totals as (
-    select week_start, service_area, team, count(*) as calls_all_themes from calls group by all
+    select cast(date_trunc('week', call_date) as date) as week_start, service_area, team,
+           count(distinct call_id) as calls_all_themes
+    from {{ ref('stg_calls') }}
+    group by all
 )
 select
     c.week_start,
@@ -24,9 +23,9 @@ select
     t.theme_label,
     {{ published('c.calls') }} as calls,
     {{ is_suppressed('c.calls') }} as calls_suppressed,
-    case when {{ is_suppressed('c.calls') }} then null
-         else round(c.calls / totals.calls_all_themes, 3) end as share_of_calls
+    case when {{ is_suppressed('c.calls') }} or coalesce(totals.calls_all_themes, 0) = 0 then null
+         else round(least(c.calls / totals.calls_all_themes, 1), 3) end as share_of_calls
 from counts as c
-inner join totals using (week_start, service_area, team)
+left join totals using (week_start, service_area, team)
 inner join {{ ref('stg_themes') }} as t using (theme_id)
 order by c.week_start, c.service_area, c.team, c.theme_id

@@ -1,7 +1,10 @@
+from datetime import date
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import themes
+from assets.themes import emerging, registry
+from pipelines.defs.resources import ThemeTaxonomy
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates
 from pipelines.retries import retry_transient
 
@@ -14,19 +17,23 @@ CANON = dg.AssetKey(["canon", "transcripts"])
     pool=DUCKDB_WRITER_POOL,
     group_name="themes",
     kinds={"duckdb", "python"},
-    description="The theme registry: BERTopic refitted on the whole canon, topics aligned to the "
-                "registered themes so ids keep their meaning; every call reassigned. Weekly and on demand.",
+    description="The theme registry: BERTopic refitted over every caller statement in the canon, the "
+                "taxonomy's named themes by zero-shot matching, the rest clustered; ids kept, provisional "
+                "themes confirmed, merged or retired; every call reassigned. Weekly and on demand.",
 )
 @retry_transient
-def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+                   taxonomy: ThemeTaxonomy) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        refit = themes.refit(conn)
+        refit = registry.refit(conn, taxonomy.load(), taxonomy.suppress_below())
     drift = refit.reassigned_share
     context.log.info(f"refit: {len(refit.themes)} themes ({refit.new_themes} new, {refit.kept_themes} kept, "
-                     f"{refit.inactive_themes} not found again)")
+                     f"{refit.inactive_themes} not found again, {refit.confirmed} provisional confirmed, "
+                     f"{refit.merged} merged)")
     return dg.MaterializeResult(metadata={
         "themes": len(refit.themes), "new_themes": refit.new_themes, "kept_themes": refit.kept_themes,
-        "inactive_themes": refit.inactive_themes,
+        "inactive_themes": refit.inactive_themes, "provisional_confirmed": refit.confirmed,
+        "provisional_merged": refit.merged,
         "reassigned_share": dg.MetadataValue.float(drift) if drift is not None else None,
         "labels": {str(t.theme_id): t.label for t in refit.themes},
     })
@@ -39,16 +46,21 @@ def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource)
     pool=DUCKDB_WRITER_POOL,
     group_name="themes",
     kinds={"duckdb", "python"},
-    description="Each call's theme: a call date's calls assigned to the registered themes "
-                "(nearest theme centroid), without refitting.",
+    description="Every theme each call mentions: a call date's caller statements assigned to the registered "
+                "themes without refitting; statements that fit none kept as candidates, and a cluster of them "
+                "big enough that day (or growing over two weeks) registered as a provisional theme that run.",
 )
 @retry_transient
-def call_themes(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
-    from datetime import date
-
+def call_themes(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+                taxonomy: ThemeTaxonomy) -> dg.MaterializeResult:
     days = [date.fromisoformat(k) for k in context.partition_keys]
     with warehouse.get_connection() as conn:
-        assigned = themes.assign_dates(conn, days)
-    if assigned is None:
-        context.log.info("no themes registered yet: the first refit (themes/topics) assigns these calls")
-    return dg.MaterializeResult(metadata={"calls": assigned or 0, "registry_empty": assigned is None})
+        assigned = registry.assign_dates(conn, days, taxonomy.load())
+        new = emerging.detect(conn, max(days), taxonomy.suppress_below(), first_day=min(days))
+    for p in new:
+        context.log.info(f"provisional theme {p.theme_id} '{p.label}': {p.calls} calls, "
+                         f"{p.busiest_day_calls} on {p.busiest_day}")
+    return dg.MaterializeResult(metadata={
+        "calls": assigned.calls, "statements": assigned.statements, "mentions": assigned.mentions,
+        "candidates": assigned.candidates, "provisional_themes": {str(p.theme_id): p.label for p in new},
+    })
