@@ -39,6 +39,9 @@ class ClassDays(_Strict):
         # leaves them exactly when its assignment goes; another period could not be honoured.
         if self.marts != self.theme_assignments:
             raise ValueError("marts must equal theme_assignments (marts are rebuilt from the assignments)")
+        # Assignments are derived from the canon and counted against its calls: none may outlive it.
+        if self.theme_assignments > self.canon:
+            raise ValueError("theme_assignments may not be kept longer than canon (themes are read from the canon)")
         return self
 
 

@@ -77,10 +77,18 @@ def rerun_themes(db: Path) -> float:
     with warehouse.connect(db) as conn:
         for table in ("themes.call_themes", "themes.candidates", "themes.topics", "themes.fits"):
             conn.execute(f"DELETE FROM {table}")
-        for (day,) in conn.execute("SELECT DISTINCT call_date FROM canon.transcripts ORDER BY 1").fetchall():
+        days = [d for (d,) in conn.execute("SELECT DISTINCT call_date FROM canon.transcripts ORDER BY 1").fetchall()]
+        for day in days:
             registry.assign_dates(conn, [day], taxonomy)
             emerging.detect(conn, day, 8)
     seconds = time.perf_counter() - started
+    with warehouse.connect(db, read_only=True) as conn:
+        texts = [s.text for c in registry.call_statements(conn) for s in c.statements]
+    started = time.perf_counter()
+    model.embed(texts)  # the floor: embedding the same statements once, nothing else
+    embed_s = time.perf_counter() - started
+    print(f"theme stage (assign, candidates, provisional themes; {len(days)} daily runs): {seconds:.1f} s; "
+          f"embedding its {len(texts)} statements alone: {embed_s:.1f} s (stage / embedding {seconds / embed_s:.2f})")
     env = {**os.environ, "CALLCANON_WAREHOUSE": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     with tempfile.TemporaryDirectory() as target:
         done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--profiles-dir", ".",

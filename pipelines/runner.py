@@ -18,6 +18,7 @@ from assets.ingest import landing
 from assets.ingest.register import pending_dates
 from assets.settings import Settings
 from assets.themes.registry import has_registered_themes
+from assets.themes.taxonomy import load_taxonomy
 from assets.warehouse import quarantined_since
 from pipelines.partitions import call_dates
 
@@ -79,6 +80,8 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     from pipelines.definitions import defs
 
     settings = Settings.from_env()
+    # A typo in the taxonomy would leave a theme with nothing to match: stop before any work.
+    load_taxonomy(settings.policy, settings.theme_taxonomy)
     settings.make_dirs()
     ensure_dbt_manifest()
     definitions = defs()

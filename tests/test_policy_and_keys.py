@@ -50,6 +50,8 @@ def test_a_custom_policy_file_loads(tmp_path):
     (dict(unlinked=DAYS.replace("canon: 730, ", "")), "canon"),                   # a class left out
     (dict(linked=DAYS.replace("audio: 30,", "audio: -1,", 1)), "greater than 0"),  # a nonsense period
     (dict(linked=DAYS.replace("marts: 730", "marts: 900")), "marts must equal theme_assignments"),
+    (dict(linked=DAYS.replace("theme_assignments: 730, marts: 730", "theme_assignments: 900, marts: 900")),
+     "longer than canon"),                                                    # themes outliving their source
     (dict(access=ACCESS.replace("authorises: [police]", "authorises: []")), "no role authorises 'police'"),
     (dict(access=ACCESS.replace("may: [listen]", "may: [lisen]")), "listen"),     # an unknown action
 ])

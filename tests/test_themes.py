@@ -43,8 +43,10 @@ def test_a_bad_taxonomy_file_is_a_clear_error_at_start(tmp_path, text, problem):
     assert str(path) in str(caught.value)
     from pipelines.cli import main
 
-    result = CliRunner().invoke(main, ["search", "pain relief"], env={"CALLCANON_THEME_TAXONOMY": str(path)})
+    result = CliRunner().invoke(main, ["run"], env={"CALLCANON_THEME_TAXONOMY": str(path),
+                                                    "CALLCANON_DATA": str(tmp_path / "data")})
     assert result.exit_code == 1 and "invalid theme taxonomy" in result.output
+    assert not (tmp_path / "data").exists()  # stopped before any work
     assert {t.id for t in load_taxonomy("gp_practice").themes} >= {"appointments_access", "medication"}
 
 
@@ -123,6 +125,13 @@ def test_a_new_issue_is_a_provisional_theme_the_day_it_happens_and_a_refit_keeps
         assert {c.call_id for c in burst} == on_day - {c.call_id for c in next_day}
         # The next day's parking calls go to it by assignment alone.
         assert {c.call_id for c in next_day} <= on_day
+        # Re-running the day (a retry, a backfill) finds the same issue, not a second one.
+        registry.assign_dates(conn, [new_day], TAXONOMY)
+        assert [p.theme_id for p in emerging.detect(conn, new_day, 8)] in ([], [new.theme_id])
+        assert conn.execute("SELECT count(*) FROM themes.topics WHERE kind = 'provisional'").fetchone()[0] == 1
+        again = {c for (c,) in conn.execute("SELECT call_id FROM themes.call_themes WHERE theme_id = ? AND "
+                                            "call_date = ?", [new.theme_id, new_day]).fetchall()}
+        assert again == {c.call_id for c in burst}
 
         refit = registry.refit(conn, TAXONOMY, 8)
         after = dict(conn.execute("SELECT taxonomy_id, theme_id FROM themes.topics WHERE kind = 'taxonomy'").fetchall())

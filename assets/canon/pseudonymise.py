@@ -44,10 +44,10 @@ def unsure_spans(text: str, seg_spans: list[tuple[int, int]], words: dict[int, l
         pos = a
         for word, probability in words.get(seg_idx, []):
             w = word.strip()
-            at = text.find(w, pos, b) if w else -1
-            if at < 0:
+            found = re.compile(rf"(?<!\w){re.escape(w)}(?!\w)").search(text, pos, b) if w else None
+            if not found:
                 continue
-            pos = at + len(w)
+            at, pos = found.start(), found.end()
             if probability is not None and probability < UNSURE_BELOW and any(c.isalpha() for c in w):
                 out.append((at, pos))
     return out
@@ -65,8 +65,13 @@ def theme_statements(pseudonymiser: Pseudonymiser, text: str, entities, segments
     masked = list(text)
     for a, b in unsure:
         masked[a:b] = "\x00" * (b - a)
-    callers = [s for s, (_, sp, _) in zip(seg_spans, segments) if sp == "caller"]
-    parts = pseudonymiser.redact_each("".join(masked), entities, callers or seg_spans, on)
+    # The caller's turns; every segment only where no speaker is known (then the theme stage
+    # strips what it can of the staff's script).
+    known = any(sp in ("caller", "staff") for _, sp, _ in segments)
+    spans = [s for s, (_, sp, _) in zip(seg_spans, segments) if sp == "caller" or not known]
+    if not spans:
+        return []
+    parts = pseudonymiser.redact_each("".join(masked), entities, spans, on)
     return [re.sub("\x00+", UNSURE, p) for p in parts]
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from assets import warehouse
 from assets.themes import model, words
+from assets.themes.registry import registry
 
 WINDOW_DAYS = 14
 # Candidates in one cluster are at least this similar on average (average-linkage cosine).
@@ -28,6 +29,10 @@ WINDOW_DAYS = 14
 # lost-property calls, misheard in many ways, stay in pieces too small to publish; at 0.35 they
 # are one issue and nothing else in four weeks qualifies.
 CLUSTER_MIN_SIMILARITY = 0.35
+# A qualifying cluster this close to a registered provisional or discovered theme is that issue
+# again (a re-run of the day; a theme a refit did not find), not a new one.
+SAME_ISSUE_SIMILARITY = 0.7
+
 # "Growing steadily": enough distinct calls, over at least this many days of the window, with
 # the window's later half holding at least as many as its earlier half.
 STEADY_MIN_DAYS = 4
@@ -62,9 +67,11 @@ def _qualifies(days_of_calls: dict[str, date], day: date, min_calls: int, window
 
 def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, first_day: date | None = None
            ) -> list[Provisional]:
-    """Cluster the candidates from `window_days` before `day` (or `first_day`, if earlier) to
-    `day`; register each qualifying cluster as a provisional theme and assign its calls to it."""
-    since = min(day - timedelta(days=window_days), first_day or day)
+    """Cluster the candidates of the `window_days` days ending on `day` (from `first_day`, if
+    earlier); register each qualifying cluster as a provisional theme and assign its calls to
+    it. A cluster that is an issue already registered (a re-run of the day, or one a refit did
+    not find again) goes back to that theme, keeping its id."""
+    since = min(day - timedelta(days=window_days - 1), first_day or day)
     rows = conn.execute(
         "SELECT call_id, stmt_idx, call_date, text, embedding FROM themes.candidates "
         "WHERE call_date BETWEEN ? AND ? ORDER BY call_id, stmt_idx", [since, day]).fetchall()
@@ -75,11 +82,14 @@ def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, firs
     big = {c: calls for c, calls in calls_of.items() if len(calls) >= max(2, min_calls // 2)}
     joined = model.merge_by_calls(big)
     groups = {c: joined.get(c, c) for c in calls_of}
+    known = registry(conn, active_only=False, kinds=("provisional", "discovered"))
     found, claimed = [], set()
-    for group in sorted(set(groups.values())):
-        members = [r for r, c in zip(rows, labels) if groups[c] == group]
-        days_of_calls = {r[0]: r[2] for r in members}
-        if not _qualifies(days_of_calls, day, min_calls, window_days):
+    # The biggest issue of a day first: the near statements it takes are not another's to count.
+    busiest = {g: max(Counter({r[0]: r[2] for r, c in zip(rows, labels) if groups[c] == g}.values()).values())
+               for g in set(groups.values())}
+    for group in sorted(busiest, key=lambda g: (-busiest[g], g)):
+        members = [r for r, c in zip(rows, labels) if groups[c] == group and (r[0], r[1]) not in claimed]
+        if not members or not _qualifies({r[0]: r[2] for r in members}, day, min_calls, window_days):
             continue
         top = words.top_words([r[3] for r in members], [r[3] for r, c in zip(rows, labels) if groups[c] != group])
         if len(top) < 2:
@@ -91,27 +101,36 @@ def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, firs
         near = [r for r in rows if (r[0], r[1]) not in taken
                 and float(np.dot(r[4], centre)) >= model.ASSIGN_MIN_SIMILARITY]
         claimed |= {(r[0], r[1]) for r in members + near}
-        found.append(_register(conn, members + near, top, day))
+        same = max(known, key=lambda i: float(np.dot(known[i], centre)), default=None)
+        if same is not None and float(np.dot(known[same], centre)) < SAME_ISSUE_SIMILARITY:
+            same = None
+        found.append(_register(conn, members + near, top, day, same))
     return found
 
 
-def _register(conn, members: list[tuple], top: list[str], day: date) -> Provisional:
-    theme_id = (conn.execute("SELECT max(theme_id) FROM themes.topics").fetchone()[0] or -1) + 1
-    label = words.label(top)
+def _register(conn, members: list[tuple], top: list[str], day: date, theme_id: int | None) -> Provisional:
+    """A new provisional theme for these statements (or, given `theme_id`, the registered theme
+    they are already the issue of, made active again) and their calls assigned to it."""
     now = warehouse.utcnow()
     per_call = Counter(r[0] for r in members)
     with warehouse.transaction(conn):
-        conn.execute("INSERT INTO themes.topics (theme_id, label, top_words, size, fitted_at, centroid, active, "
-                     "first_fitted_at, kind, found_on) VALUES (?, ?, ?, ?, ?, ?, true, ?, 'provisional', ?)",
-                     [theme_id, label, top, len(members), now,
-                      model.centroid(np.asarray([r[4] for r in members])).tolist(), now, day])
+        if theme_id is None:
+            theme_id = conn.execute("SELECT coalesce(max(theme_id), -1) + 1 FROM themes.topics").fetchone()[0]
+            conn.execute("INSERT INTO themes.topics (theme_id, label, top_words, size, fitted_at, centroid, active, "
+                         "first_fitted_at, kind, found_on) VALUES (?, ?, ?, ?, ?, ?, true, ?, 'provisional', ?)",
+                         [theme_id, words.label(top), top, len(members), now,
+                          model.centroid(np.asarray([r[4] for r in members])).tolist(), now, day])
+        else:
+            conn.execute("UPDATE themes.topics SET active = true, merged_into = NULL WHERE theme_id = ?", [theme_id])
         conn.execute(
             "INSERT INTO themes.call_themes (call_id, theme_id, statements, call_date, service_area, team) "
             "SELECT c.call_id, ?, c.n, k.call_date, k.service_area, k.team FROM "
-            "(SELECT unnest(?) AS call_id, unnest(?) AS n) c JOIN canon.transcripts k USING (call_id)",
+            "(SELECT unnest(?) AS call_id, unnest(?) AS n) c JOIN canon.transcripts k USING (call_id) "
+            "ON CONFLICT (call_id, theme_id) DO UPDATE SET statements = call_themes.statements + excluded.statements",
             [theme_id, list(per_call), list(per_call.values())])
         conn.execute("DELETE FROM themes.candidates WHERE call_id || ':' || stmt_idx IN (SELECT unnest(?))",
                      [[f"{r[0]}:{r[1]}" for r in members]])
+        label = conn.execute("SELECT label FROM themes.topics WHERE theme_id = ?", [theme_id]).fetchone()[0]
     per_day = Counter({r[0]: r[2] for r in members}.values())
     busiest, n = per_day.most_common(1)[0]
     return Provisional(theme_id, label, len(per_call), busiest, n)

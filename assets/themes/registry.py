@@ -61,7 +61,7 @@ def sync_taxonomy(conn, taxonomy) -> dict[str, int]:
     prototypes of those that are; a theme taken out of the file goes inactive. Returns the ids."""
     protos = model.prototypes(taxonomy)
     known = dict(conn.execute("SELECT taxonomy_id, theme_id FROM themes.topics WHERE kind = 'taxonomy'").fetchall())
-    next_id = (conn.execute("SELECT max(theme_id) FROM themes.topics").fetchone()[0] or -1) + 1
+    next_id = conn.execute("SELECT coalesce(max(theme_id), -1) + 1 FROM themes.topics").fetchone()[0]
     now = warehouse.utcnow()
     for t in taxonomy.themes:
         if t.id not in known:
@@ -162,7 +162,7 @@ def refit(conn, taxonomy, min_cluster: int) -> Refit:
     discovered = [t for t in result.themes if not t.taxonomy_id]
     others = registry(conn, active_only=False, kinds=("discovered", "provisional"))
     mapping |= model.align(discovered, others)
-    next_id = (conn.execute("SELECT max(theme_id) FROM themes.topics").fetchone()[0] or -1) + 1
+    next_id = conn.execute("SELECT coalesce(max(theme_id), -1) + 1 FROM themes.topics").fetchone()[0]
     for t in discovered:
         if t.theme_id not in mapping:
             mapping[t.theme_id], next_id = next_id, next_id + 1

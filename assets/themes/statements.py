@@ -31,7 +31,8 @@ _PLACES = (
     r"antenatal|ante-natal|postnatal|post-natal|neonatal|oncology|oncologists?|"
     r"chemo(?:therapy)? (?:unit|ward|suite|day unit)|"
     r"cancer (?:unit|ward|centre|center|services?|team|clinic|day unit)|radiotherapy|haematology|"
-    r"gp|gps|general practice|gp practice|doctors'? surgery|health centre|medical centre|"
+    r"gp surgery|gp practice|gp|gps|general practice|(?:the|my|our|her|his|local|doctor'?s'?) surgery|"
+    r"health centre|medical centre|"
     r"elderly care|care of the elderly|geriatrics?|older people'?s|frailty|"
     r"orthopaedics?|orthopedics?|orthopaedic|fracture clinic|trauma and orthopaedics|"
     r"cardiology|cardiologists?|cardiac|heart unit|coronary care|"
@@ -39,19 +40,19 @@ _PLACES = (
     r"paediatrics?|pediatrics?|children'?s ward|intensive care|icu|itu|high dependency|"
     r"outpatients?|out-patients?|inpatients?|day surgery|"
     r"midwi(?:fe|ves|fery)|"
-    r"hospital|ward|unit|department|clinic|surgery|practice|centre|center|trust|pals|team"
+    r"hospital|ward|unit|department|clinic|practice|centre|center|trust|pals|team"
 )
 _PLACE = re.compile(rf"(?i)\b(?:{_PLACES})\b")
 
 # How a caller opens ("I'm phoning to make a complaint about", "it's regarding"): why they are
 # on the phone, not what went wrong, and close in meaning to a theme about complaints.
 _OPENING = re.compile(
-    r"(?i)\b(?:i'?m|i am|i was|we'?re|we are)?\s*(?:just\s+)?(?:calling|phoning|ringing|ring|call|phone)"
+    r"(?i)\b(?:i'?m|i am|i was|we'?re|we are)?\s*(?:just\s+)?(?:calling|phoning|ringing|ring|call|phone)\b"
     r"(?:\s+(?:up|you|today|back))*(?:\s+(?:because of|about|regarding|concerning|on behalf of|in relation to"
     r"|to (?:make|raise|log|lodge|put in) an? (?:formal )?(?:complaint|concern)(?: about| regarding)?"
     r"|to complain(?: about)?))?"
-    r"|\bi(?:'d| would| want| wanted| need| wish)(?: like)?(?: to)? (?:make|raise|log|lodge|file|put in|complain)"
-    r"(?: an?)?(?: formal)?(?: official)?(?: complaint| concern)?(?: about| regarding| concerning)?"
+    r"|\bi(?:'d| would| want| wanted| need| wish)(?: like)?(?: to)? (?:make|raise|log|lodge|file|put in|complain)\b"
+    r"(?: an?)?(?: formal)?(?: official)?(?: complaint| concern)?(?: about| regarding| concerning)?\b"
     r"|\b(?:it'?s|it is|this is)\s+(?:about|regarding|concerning|in relation to)\b"
     r"|\bon behalf of\b")
 
@@ -59,14 +60,16 @@ _OPENING = re.compile(
 # number) and who the call is about: neither says what went wrong.
 CALL_WORDS = frozenset("""
     hello hi good morning afternoon evening thank thanks yes yeah sorry hear goodbye bye okay ok
-    number phone nhs postcode post code complaints line recorded
-    call calling called ring ringing rang phoning caseworker pass today tell like just said told
+    number phone nhs postcode post code line recorded
+    call calling ring ringing phoning caseworker pass today tell like just said told
     know name want wanted wanting wish make making ahead please right really actually basically um
     uh er sure fine great lovely bit thing things got get getting going went happened happen
     happens regarding concerning behalf raise concern experience start
     mum mom mother dad father husband wife son daughter partner brother sister grandmother
     grandfather grandma granddad nan nanny nephew niece aunt uncle baby child children family
     friend relative
+    i'm i've i'd i'll you're you've you'd we're we've they're it's that's there's what's don't
+    didn't doesn't can't couldn't won't wouldn't wasn't weren't isn't hasn't haven't
 """.split())
 
 

@@ -14,3 +14,11 @@
 {% macro published(count) -%}
     case when {{ is_suppressed(count) }} then null else {{ count }} end
 {%- endmacro %}
+
+{# A trailing count overlaps the one before it, so the difference of two consecutive published
+   7-day counts is a day's count minus the count a week earlier: a zero a week earlier would give
+   a suppressed day away. Published trailing counts are therefore rounded to the nearest 5 (as
+   NHS statistics also do), besides being suppressed below the threshold. #}
+{% macro published_rounded(count) -%}
+    case when {{ is_suppressed(count) }} then null else cast(round({{ count }} / 5.0) * 5 as integer) end
+{%- endmacro %}

@@ -66,11 +66,15 @@ def demo_data(directory: str | None, n_calls: int, seed: int, truth: Path | None
               help="Refit the themes on the whole canon (default: only when none are registered yet).")
 def run(as_of, refit: bool | None) -> None:
     """Process everything waiting in the landing zone, assign themes, rebuild marts, sweep retention."""
+    from assets.themes.taxonomy import TaxonomyError
     from pipelines.runner import dagster_instance, run_all
 
-    with dagster_instance() as instance:
-        summary = run_all(instance, retention_as_of=as_of.date() if as_of else None, log=click.echo,
-                          refit=refit)
+    try:
+        with dagster_instance() as instance:
+            summary = run_all(instance, retention_as_of=as_of.date() if as_of else None, log=click.echo,
+                              refit=refit)
+    except TaxonomyError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"done: {len(summary.partitions)} call dates, {len(summary.run_ids)} Dagster runs")
     _report_quarantine(summary.quarantined)
 

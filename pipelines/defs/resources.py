@@ -138,8 +138,9 @@ class ThemeTaxonomy(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     """Every value from the one `Settings`, read when Dagster loads the definitions."""
     s = Settings.from_env()
+    # Not loaded here: a bad taxonomy file fails the theme stages with its reason, never the code
+    # location that retention and erasure run from (`callcanon run` checks it before any work).
     taxonomy = ThemeTaxonomy(policy=s.policy, path=str(s.theme_taxonomy) if s.theme_taxonomy else None)
-    taxonomy.load()  # a bad taxonomy file stops the code location loading, naming the file and theme
     return dg.Definitions(
         resources={
             "warehouse": Warehouse(database=str(s.warehouse_path)),

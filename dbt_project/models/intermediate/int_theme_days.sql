@@ -31,29 +31,23 @@ daily as (
     from spine
     left join counts using (call_date, theme_id)
     left join totals using (call_date)
-),
--- A call mentions a theme once, whatever the day, so the week's count is the distinct calls of
--- the theme over the seven days ending on this one.
-week as (
-    select daily.call_date, daily.theme_id, count(distinct m.call_id) as calls_7d
-    from daily
-    left join mentions as m
-        on m.theme_id = daily.theme_id
-        and m.call_date between daily.call_date - interval 6 day and daily.call_date
-    group by all
 )
 select
     daily.call_date,
     daily.theme_id,
     daily.calls,
     daily.calls_all_themes,
-    week.calls_7d,
+    -- A call mentions a theme on its one date, so the calls of the 7 days ending on this one
+    -- are the sum of their daily counts (the spine has every day).
+    sum(daily.calls) over trailing_week as calls_7d,
     avg(daily.calls) over prior_days as baseline_mean,
     stddev_pop(daily.calls) over prior_days as baseline_sd,
     count(*) over prior_days as baseline_days
 from daily
-inner join week using (call_date, theme_id)
-window prior_days as (
+window trailing_week as (
+    partition by daily.theme_id order by daily.call_date rows between 6 preceding and current row
+),
+prior_days as (
     partition by daily.theme_id order by daily.call_date
     rows between {{ var('spike_baseline_days', 28) }} preceding and 1 preceding
 )

@@ -1,6 +1,6 @@
 -- Calls that mention each theme per day: the series analysts chart, with small counts
 -- suppressed and a spike flag; plus the trailing 7-day count, which is publishable at a few
--- calls a day when the daily count almost never is. A day is a spike when its count is
+-- calls a day when the daily count almost never is (rounded to 5: see `published_rounded`). A day is a spike when its count is
 -- publishable, at least double the theme's mean over the previous 28 days, and at least 3
 -- standard deviations (taken as at least 1) above it, with at least 14 days of history to judge by.
 select
@@ -19,7 +19,7 @@ select
         and d.calls >= 2 * d.baseline_mean
         and d.calls >= d.baseline_mean + 3 * greatest(d.baseline_sd, 1),
         false) as is_spike,
-    {{ published('d.calls_7d') }} as calls_7d,
+    {{ published_rounded('d.calls_7d') }} as calls_7d,
     {{ is_suppressed('d.calls_7d') }} as calls_7d_suppressed,
     t.theme_kind
 from {{ ref('int_theme_days') }} as d

@@ -24,7 +24,7 @@ select
     {{ published('c.calls') }} as calls,
     {{ is_suppressed('c.calls') }} as calls_suppressed,
     case when {{ is_suppressed('c.calls') }} or coalesce(totals.calls_all_themes, 0) = 0 then null
-         else round(least(c.calls / totals.calls_all_themes, 1), 3) end as share_of_calls
+         else round(c.calls / totals.calls_all_themes, 3) end as share_of_calls
 from counts as c
 left join totals using (week_start, service_area, team)
 inner join {{ ref('stg_themes') }} as t using (theme_id)
