@@ -87,3 +87,26 @@ def test_retries_give_up_after_the_limit(fast_retries):
     assert not result.success and len(attempts) == retries.MAX_RETRIES + 1
     assert not any(f"retry {retries.MAX_RETRIES + 1} of" in m for m in said), said
     assert any("giving up" in m for m in said), said
+
+
+def test_a_pile_of_statements_no_theme_fits_requests_one_refit():
+    from pipelines.defs.themes.sensors import CALL_THEMES, REGISTRY, candidate_pile_sensor
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        def evaluate():
+            return candidate_pile_sensor(dg.build_sensor_context(instance=instance))
+
+        def day(partition: str, candidates: int) -> None:
+            instance.report_runless_asset_event(dg.AssetMaterialization(
+                CALL_THEMES, partition=partition, metadata={"candidates": candidates}))
+
+        day("2026-03-02", 200)
+        assert isinstance(evaluate(), dg.SkipReason)
+        day("2026-03-02", 150)  # a re-run of the day replaces its count
+        assert isinstance(evaluate(), dg.SkipReason)
+        day("2026-03-03", 160)
+        request = evaluate()
+        assert isinstance(request, dg.RunRequest) and request.tags["callcanon/trigger"] == "candidate_pile_sensor"
+        assert evaluate().run_key == request.run_key  # the same pile asks once
+        instance.report_runless_asset_event(dg.AssetMaterialization(REGISTRY))  # the refit ran
+        assert isinstance(evaluate(), dg.SkipReason)

@@ -76,7 +76,9 @@ def test_canon_holds_none_of_the_planted_identifiers(pipeline_run):
     assert names_heard >= len(pipeline_run.calls)
     # Each call has at least its name and NHS number replaced (tiny.en sometimes garbles the
     # phone number beyond recognition as a number; the long-number check above still holds).
-    assert pipeline_run.query("SELECT min(entities_replaced) FROM canon.transcripts")[0][0] >= 2
+    # (The seed example's short calls carry no identifiers.)
+    assert pipeline_run.query("SELECT min(entities_replaced) FROM canon.transcripts WHERE call_id NOT LIKE 'seed-%'"
+                              )[0][0] >= 2
     # The independent scan agrees: nothing identifying is left in any canon row.
     assert pipeline_run.query("SELECT count(*), sum(findings) FROM canon.leak_scan") == [(len(canon), 0)]
 
