@@ -96,15 +96,17 @@ def test_a_pile_of_statements_no_theme_fits_requests_one_refit():
         def evaluate():
             return candidate_pile_sensor(dg.build_sensor_context(instance=instance))
 
-        def day(partition: str, candidates: int) -> None:
+        def day(partition: str, candidates: int, statements: int) -> None:
             instance.report_runless_asset_event(dg.AssetMaterialization(
-                CALL_THEMES, partition=partition, metadata={"candidates": candidates}))
+                CALL_THEMES, partition=partition, metadata={"candidates": candidates, "statements": statements}))
 
-        day("2026-03-02", 200)
+        day("2026-03-02", 200, 400)
         assert isinstance(evaluate(), dg.SkipReason)
-        day("2026-03-02", 150)  # a re-run of the day replaces its count
+        day("2026-03-02", 150, 400)  # a re-run of the day replaces its count
         assert isinstance(evaluate(), dg.SkipReason)
-        day("2026-03-03", 160)
+        day("2026-03-03", 160, 4000)  # 310 of 4400: a trickle at scale is no reason to refit
+        assert isinstance(evaluate(), dg.SkipReason)
+        day("2026-03-03", 160, 400)
         request = evaluate()
         assert isinstance(request, dg.RunRequest) and request.tags["callcanon/trigger"] == "candidate_pile_sensor"
         assert evaluate().run_key == request.run_key  # the same pile asks once

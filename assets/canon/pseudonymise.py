@@ -65,13 +65,10 @@ def theme_statements(pseudonymiser: Pseudonymiser, text: str, entities, segments
     masked = list(text)
     for a, b in unsure:
         masked[a:b] = "\x00" * (b - a)
-    # The caller's turns; every segment only where no speaker is known (then the theme stage
-    # strips what it can of the staff's script).
-    known = any(sp in ("caller", "staff") for _, sp, _ in segments)
-    spans = [s for s, (_, sp, _) in zip(seg_spans, segments) if sp == "caller" or not known]
-    if not spans:
-        return []
-    parts = pseudonymiser.redact_each("".join(masked), entities, spans, on)
+    # The caller's turns; every segment where none is the caller's (speakers unknown, or one
+    # voice heard), and the theme stage strips what it can of the staff's script.
+    callers = [s for s, (_, sp, _) in zip(seg_spans, segments) if sp == "caller"]
+    parts = pseudonymiser.redact_each("".join(masked), entities, callers or seg_spans, on)
     return [re.sub("\x00+", UNSURE, p) for p in parts]
 
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from assets import warehouse
 from assets.themes import model, words
-from assets.themes.registry import registry
 
 WINDOW_DAYS = 14
 # Candidates in one cluster are at least this similar on average (average-linkage cosine).
@@ -29,8 +28,8 @@ WINDOW_DAYS = 14
 # lost-property calls, misheard in many ways, stay in pieces too small to publish; at 0.35 they
 # are one issue and nothing else in four weeks qualifies.
 CLUSTER_MIN_SIMILARITY = 0.35
-# A qualifying cluster this close to a registered provisional or discovered theme is that issue
-# again (a re-run of the day; a theme a refit did not find), not a new one.
+# A qualifying cluster this close to a registered provisional or discovered theme's centroid is
+# that issue again (a theme a refit did not find), not a new one.
 SAME_ISSUE_SIMILARITY = 0.7
 
 # "Growing steadily": enough distinct calls, over at least this many days of the window, with
@@ -82,7 +81,16 @@ def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, firs
     big = {c: calls for c, calls in calls_of.items() if len(calls) >= max(2, min_calls // 2)}
     joined = model.merge_by_calls(big)
     groups = {c: joined.get(c, c) for c in calls_of}
-    known = registry(conn, active_only=False, kinds=("provisional", "discovered"))
+    # Issues already registered: a theme's centroid (a theme a refit retired keeps one), and the
+    # window's calls that mention it. A merged theme is not reused: its issue lives on in another.
+    known = {i: np.asarray(c, dtype=np.float32) for i, c in conn.execute(
+        "SELECT theme_id, centroid FROM themes.topics WHERE kind IN ('provisional', 'discovered') "
+        "AND merged_into IS NULL AND centroid IS NOT NULL").fetchall()}
+    mentioned: dict[int, set[str]] = {}
+    for theme_id, call_id in conn.execute(
+            "SELECT theme_id, call_id FROM themes.call_themes WHERE call_date BETWEEN ? AND ? "
+            "AND theme_id IN (SELECT unnest(?))", [since, day, sorted(known)]).fetchall():
+        mentioned.setdefault(theme_id, set()).add(call_id)
     found, claimed = [], set()
     # The biggest issue of a day first: the near statements it takes are not another's to count.
     busiest = {g: max(Counter({r[0]: r[2] for r, c in zip(rows, labels) if groups[c] == g}.values()).values())
@@ -101,11 +109,22 @@ def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, firs
         near = [r for r in rows if (r[0], r[1]) not in taken
                 and float(np.dot(r[4], centre)) >= model.ASSIGN_MIN_SIMILARITY]
         claimed |= {(r[0], r[1]) for r in members + near}
-        same = max(known, key=lambda i: float(np.dot(known[i], centre)), default=None)
-        if same is not None and float(np.dot(known[same], centre)) < SAME_ISSUE_SIMILARITY:
-            same = None
-        found.append(_register(conn, members + near, top, day, same))
+        found.append(_register(conn, members + near, top, day, _same_issue(members, centre, known, mentioned)))
     return found
+
+
+def _same_issue(members: list[tuple], centre: np.ndarray, known: dict[int, np.ndarray],
+                mentioned: dict[int, set[str]]) -> int | None:
+    """The registered theme these statements are the issue of: most of their calls already
+    mention it (a re-run of the day leaves behind the statements least like the theme's centre,
+    told by the same calls), or its centroid is within SAME_ISSUE_SIMILARITY (a theme a refit
+    did not find again)."""
+    calls = {r[0] for r in members}
+    overlap = {i: len(calls & c) / len(calls) for i, c in mentioned.items()}
+    if overlap and (best := max(overlap, key=overlap.get)) is not None and overlap[best] >= 0.5:
+        return best
+    close = max(known, key=lambda i: float(np.dot(known[i], centre)), default=None)
+    return close if close is not None and float(np.dot(known[close], centre)) >= SAME_ISSUE_SIMILARITY else None
 
 
 def _register(conn, members: list[tuple], top: list[str], day: date, theme_id: int | None) -> Provisional:
@@ -121,7 +140,7 @@ def _register(conn, members: list[tuple], top: list[str], day: date, theme_id: i
                          [theme_id, words.label(top), top, len(members), now,
                           model.centroid(np.asarray([r[4] for r in members])).tolist(), now, day])
         else:
-            conn.execute("UPDATE themes.topics SET active = true, merged_into = NULL WHERE theme_id = ?", [theme_id])
+            conn.execute("UPDATE themes.topics SET active = true WHERE theme_id = ?", [theme_id])
         conn.execute(
             "INSERT INTO themes.call_themes (call_id, theme_id, statements, call_date, service_area, team) "
             "SELECT c.call_id, ?, c.n, k.call_date, k.service_area, k.team FROM "

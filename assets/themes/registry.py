@@ -224,6 +224,12 @@ def _merges(before: Counter, after: set, lost: set[int]) -> dict[int, int]:
     return out
 
 
+def candidates_on(conn, call_dates: list) -> int:
+    """Statements of these dates that still fit no theme (after provisional themes took theirs)."""
+    return conn.execute("SELECT count(*) FROM themes.candidates WHERE call_date IN (SELECT unnest(?))",
+                        [call_dates]).fetchone()[0]
+
+
 def has_registered_themes(database) -> bool:
     """Whether the warehouse file holds an active theme yet (read-only; False for no file)."""
     if not Path(database).exists():

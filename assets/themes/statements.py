@@ -31,7 +31,7 @@ _PLACES = (
     r"antenatal|ante-natal|postnatal|post-natal|neonatal|oncology|oncologists?|"
     r"chemo(?:therapy)? (?:unit|ward|suite|day unit)|"
     r"cancer (?:unit|ward|centre|center|services?|team|clinic|day unit)|radiotherapy|haematology|"
-    r"gp surgery|gp practice|gp|gps|general practice|(?:the|my|our|her|his|local|doctor'?s'?) surgery|"
+    r"gp surgery|gp practice|gp|gps|general practice|(?:the|local|doctor'?s'?) surgery|"
     r"health centre|medical centre|"
     r"elderly care|care of the elderly|geriatrics?|older people'?s|frailty|"
     r"orthopaedics?|orthopedics?|orthopaedic|fracture clinic|trauma and orthopaedics|"
@@ -54,7 +54,9 @@ _OPENING = re.compile(
     r"|\bi(?:'d| would| want| wanted| need| wish)(?: like)?(?: to)? (?:make|raise|log|lodge|file|put in|complain)\b"
     r"(?: an?)?(?: formal)?(?: official)?(?: complaint| concern)?(?: about| regarding| concerning)?\b"
     r"|\b(?:it'?s|it is|this is)\s+(?:about|regarding|concerning|in relation to)\b"
-    r"|\bon behalf of\b")
+    r"|\bon behalf of\b"
+    # The line's own script, when the staff's turns cannot be told apart.
+    r"|\bcomplaints? (?:line|service)\b|\bhow (?:can|may) i help(?: you)?\b|\b(?:can|could) i speak to\b")
 
 # The call's own furniture (greetings, saying you are calling or complaining, your name and
 # number) and who the call is about: neither says what went wrong.

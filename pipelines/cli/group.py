@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from assets.policy import PolicyError
 from assets.settings import Settings, SettingsError, owner_only_files
 
 
@@ -13,7 +14,7 @@ def main() -> None:
     owner_only_files()  # the warehouse, audio, releases and keys it writes: 0600 / 0700
     try:
         Settings.from_env().export_for_dbt()
-    except SettingsError as exc:
+    except (SettingsError, PolicyError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

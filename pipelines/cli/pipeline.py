@@ -94,9 +94,14 @@ def demo(n_calls: int) -> None:
     """Generate demo calls and run the whole pipeline on them."""
     from assets import keys
     from assets.synthetic import demo_calls as demo_mod
+    from assets.themes.taxonomy import TaxonomyError, load_taxonomy
     from pipelines.runner import dagster_instance, run_all, write_evidence_pack
 
     settings = Settings.from_env()
+    try:  # before minutes of speaking calls
+        load_taxonomy(settings.policy, settings.theme_taxonomy)
+    except TaxonomyError as exc:
+        raise click.ClickException(str(exc)) from None
     settings.make_dirs()
     for secret, path, created in keys.init_all():
         click.echo(f"{secret.name} key: {path} ({'created' if created else 'existing'})")

@@ -58,9 +58,10 @@ def call_themes(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
         assigned = registry.assign_dates(conn, days, taxonomy.load())
         # Day by day, so a new issue is dated the day it happened, even in a backfill.
         new = [p for day in sorted(days) for p in emerging.detect(conn, day, taxonomy.suppress_below())]
+        left = registry.candidates_on(conn, days)
     for p in new:  # aggregates only, and no count under the publishable size
         context.log.info(f"provisional theme {p.theme_id} '{p.label}' on {p.busiest_day}")
     return dg.MaterializeResult(metadata={
         "calls": assigned.calls, "statements": assigned.statements, "mentions": assigned.mentions,
-        "candidates": assigned.candidates, "provisional_themes": {str(p.theme_id): p.label for p in new},
+        "candidates": left, "provisional_themes": {str(p.theme_id): p.label for p in new},
     })
