@@ -21,6 +21,7 @@ import numpy as np
 
 from assets import warehouse
 from assets.themes import model, words
+from assets.themes.registry import registry
 
 WINDOW_DAYS = 14
 # Candidates in one cluster are at least this similar on average (average-linkage cosine).
@@ -83,9 +84,7 @@ def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, firs
     groups = {c: joined.get(c, c) for c in calls_of}
     # Issues already registered: a theme's centroid (a theme a refit retired keeps one), and the
     # window's calls that mention it. A merged theme is not reused: its issue lives on in another.
-    known = {i: np.asarray(c, dtype=np.float32) for i, c in conn.execute(
-        "SELECT theme_id, centroid FROM themes.topics WHERE kind IN ('provisional', 'discovered') "
-        "AND merged_into IS NULL AND centroid IS NOT NULL").fetchall()}
+    known = registry(conn, active_only=False, kinds=("provisional", "discovered"), merged=False)
     mentioned: dict[int, set[str]] = {}
     for theme_id, call_id in conn.execute(
             "SELECT theme_id, call_id FROM themes.call_themes WHERE call_date BETWEEN ? AND ? "

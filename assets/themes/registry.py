@@ -78,9 +78,13 @@ def sync_taxonomy(conn, taxonomy) -> dict[str, int]:
     return {tid: i for tid, i in known.items() if tid in taxonomy.by_id()}
 
 
-def registry(conn, active_only: bool = True, kinds: tuple[str, ...] | None = None) -> dict[int, np.ndarray]:
+def registry(conn, active_only: bool = True, kinds: tuple[str, ...] | None = None,
+             merged: bool = True) -> dict[int, np.ndarray]:
+    """Theme centroids by id: active ones only, or all; of some kinds; with or without themes a
+    refit merged into another."""
     rows = conn.execute("SELECT theme_id, centroid, kind FROM themes.topics WHERE centroid IS NOT NULL"
-                        + (" AND active" if active_only else "")).fetchall()
+                        + (" AND active" if active_only else "")
+                        + ("" if merged else " AND merged_into IS NULL")).fetchall()
     return {int(i): np.asarray(c, dtype=np.float32) for i, c, k in rows if kinds is None or k in kinds}
 
 

@@ -65,10 +65,10 @@ def readable_words() -> frozenset[str]:
     return rampart.common_words() | keep.drug_names()
 
 
-def analyzer(extra: frozenset[str] = frozenset()):
+def analyzer():
     from assets.themes.statements import content_words
 
-    allowed = readable_words() | extra
+    allowed = readable_words()
 
     def words_and_pairs(doc: str) -> list[str]:
         tokens = [w if w in allowed and content_words(w) else None for w in re.findall(r"[a-z][a-z']+", doc.lower())]
