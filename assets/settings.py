@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     quarantine: str | None = None       # default <data>/quarantine
     redacted_audio: str | None = None   # default <data>/redacted_audio
     warehouse: Path | None = None       # default <data>/warehouse.duckdb (local only)
+    analytics: Path | None = None       # default <data>/analytics.duckdb: the copy analysts open
+    analytics_group: str | None = None  # a group that may read the analytics copy (default: owner only)
     evidence: Path | None = None        # default <data>/evidence
     audit_head: Path | None = None      # default beside the warehouse: audit_head.json
     audit_witness: Path | None = None   # default <data>/audit_witness: signed heads, appended only
@@ -128,6 +130,10 @@ class Settings(BaseSettings):
         return (self.warehouse or self.data_dir / "warehouse.duckdb").resolve()
 
     @property
+    def analytics_path(self) -> Path:
+        return (self.analytics or self.data_dir / "analytics.duckdb").resolve()
+
+    @property
     def evidence_dir(self) -> Path:
         return (self.evidence or self.data_dir / "evidence").resolve()
 
@@ -172,9 +178,23 @@ class Settings(BaseSettings):
             ensure_dir(d)
             if isinstance(d, Path) and d.owner() == _me():
                 d.chmod(0o700)
+        self.open_analytics_folder()  # after: the data folder may be the copy's
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         if self.warehouse_path.exists() and self.warehouse_path.owner() == _me():
             self.warehouse_path.chmod(0o600)
+
+
+    def open_analytics_folder(self) -> None:
+        """With an analysts' group, its members must reach the copy's folder (group search only:
+        `assets.warehouse.analytics.open_folder`); checked here, at start, and at every publish."""
+        if not self.analytics_group:
+            return
+        from assets.warehouse import analytics
+
+        try:
+            analytics.open_folder(self.analytics_path.parent, analytics.group_id(self.analytics_group))
+        except (analytics.PublishError, PermissionError) as exc:
+            raise SettingsError(f"bad setting: {PREFIX}ANALYTICS_GROUP: {exc}") from None
 
 
 def _fingerprint() -> tuple:

@@ -18,12 +18,34 @@ MAX_RETRIES = 3
 BASE_DELAY_S = 5.0
 
 
+LOCKED = "could not set lock"  # DuckDB's words when another process has the file
+
+
 def is_transient(exc: BaseException) -> bool:
-    """A warehouse another process holds, a timeout or a dropped connection: not a missing
-    folder or a refused permission, which DuckDB also reports as an IOException."""
-    if isinstance(exc, duckdb.IOException):
-        return "lock" in str(exc).lower()
+    """A warehouse another process holds (here, or in the dbt process the marts run), a timeout
+    or a dropped connection: not a missing folder or a refused permission, which DuckDB also
+    reports as an IOException."""
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    if isinstance(exc, (duckdb.IOException, DagsterDbtCliRuntimeError)):
+        return LOCKED in str(exc).lower()
     return isinstance(exc, (TimeoutError, ConnectionError))
+
+
+def retry_or_raise(context, exc: Exception) -> None:
+    """Ask Dagster for a retry after 5 s, 10 s, 20 s (±25 %) when `exc` is transient and retries
+    are left; re-raise it otherwise. `context.retry_number` is the retries already made (0 on
+    the first attempt), so the message reads "retry 1 of 3" to "retry 3 of 3"."""
+    made = context.retry_number
+    if not is_transient(exc):
+        raise exc
+    if made >= MAX_RETRIES:
+        context.log.error(f"transient {type(exc).__name__} again after {MAX_RETRIES} retries; giving up")
+        raise exc
+    delay = BASE_DELAY_S * 2 ** made * random.uniform(0.75, 1.25)
+    context.log.warning(f"transient {type(exc).__name__} (the warehouse is busy or a connection dropped); "
+                        f"retry {made + 1} of {MAX_RETRIES} in {delay:.0f}s")
+    raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=delay) from exc
 
 
 def retry_transient(fn):
@@ -35,14 +57,6 @@ def retry_transient(fn):
         try:
             return fn(context, *args, **kwargs)
         except Exception as exc:
-            if not is_transient(exc):
-                raise
-            if context.retry_number >= MAX_RETRIES:
-                context.log.error(f"transient {type(exc).__name__} again after {MAX_RETRIES} retries; giving up")
-                raise
-            delay = BASE_DELAY_S * 2 ** context.retry_number * random.uniform(0.75, 1.25)
-            context.log.warning(f"transient {type(exc).__name__}; retry {context.retry_number + 1} of "
-                                f"{MAX_RETRIES} in {delay:.0f}s")
-            raise dg.RetryRequested(max_retries=MAX_RETRIES, seconds_to_wait=delay) from exc
+            retry_or_raise(context, exc)
 
     return wrapper

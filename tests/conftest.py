@@ -65,7 +65,8 @@ def data_env(tmp_path_factory):
     data = tmp_path_factory.mktemp("callcanon-data")
     # Every location, including any an in-process CLI run of an earlier test exported.
     for var in ("CALLCANON_LANDING", "CALLCANON_AUDIO_STORE", "CALLCANON_QUARANTINE", "CALLCANON_WAREHOUSE",
-                "CALLCANON_REDACTED_AUDIO", "CALLCANON_AUDIT_HEAD", "CALLCANON_POLICY", "CALLCANON_EVIDENCE"):
+                "CALLCANON_REDACTED_AUDIO", "CALLCANON_AUDIT_HEAD", "CALLCANON_POLICY", "CALLCANON_EVIDENCE",
+                "CALLCANON_ANALYTICS", "CALLCANON_ANALYTICS_GROUP"):
         os.environ.pop(var, None)
     os.environ["CALLCANON_DATA"] = str(data)
     from assets.settings import Settings
@@ -175,10 +176,12 @@ def trends(tmp_path_factory, dbt_manifest):
             emerging.detect(conn, day, 8)
     previous = os.environ["CALLCANON_WAREHOUSE"]
     os.environ["CALLCANON_WAREHOUSE"] = str(db)
+    os.environ["CALLCANON_ANALYTICS"] = str(db.parent / "analytics.duckdb")  # beside it, not the session's
     try:
         with dg.DagsterInstance.ephemeral() as instance:
             result = defs().resolve_job_def("build_marts").execute_in_process(instance=instance)
         assert result.success
     finally:
         os.environ["CALLCANON_WAREHOUSE"] = previous
+        del os.environ["CALLCANON_ANALYTICS"]
     return db, calls, spike

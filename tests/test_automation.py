@@ -112,3 +112,36 @@ def test_a_pile_of_statements_no_theme_fits_requests_one_refit():
         assert evaluate().run_key == request.run_key  # the same pile asks once
         instance.report_runless_asset_event(dg.AssetMaterialization(REGISTRY))  # the refit ran
         assert isinstance(evaluate(), dg.SkipReason)
+
+
+@pytest.mark.e2e  # a real dbt build, twice
+def test_a_marts_build_that_finds_the_warehouse_locked_waits_for_it(tmp_path, monkeypatch, dbt_manifest):
+    """An operator's command holding the warehouse while the marts build starts: dbt cannot take
+    the lock, the step is retried, and the build succeeds once the command is done."""
+    import subprocess
+    import sys
+    from datetime import date
+
+    from assets import warehouse
+    from assets.synthetic import theme_assignments
+    from pipelines.definitions import defs
+
+    monkeypatch.setattr(retries, "BASE_DELAY_S", 3.0)
+    db = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("CALLCANON_WAREHOUSE", str(db))
+    monkeypatch.setenv("CALLCANON_ANALYTICS", str(tmp_path / "analytics.duckdb"))
+    with warehouse.connect(db) as conn:
+        warehouse.ensure_schema(conn)
+        theme_assignments.add_topics(conn, 2)
+        theme_assignments.write_calls(conn, 0, 40, first=date(2026, 3, 2), per_day=10, themes=2, text_words=3)
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(5)", str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = defs().resolve_job_def("build_marts").execute_in_process(instance=instance, raise_on_error=False)
+            said = [e.user_message for e in instance.all_logs(result.run_id) if "retry" in (e.user_message or "")]
+    finally:
+        holder.wait(timeout=60)
+    assert result.success and any("retry 1 of 3" in m for m in said), said
+    assert (tmp_path / "analytics.duckdb").exists()

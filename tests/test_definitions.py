@@ -44,11 +44,12 @@ def test_duckdb_writers_share_one_pool(data_env, dbt_manifest):
     graph = defs().resolve_asset_graph()
     writers = [k for k in graph.get_all_asset_keys()
                if k.path[0] in ("casework", "canon", "themes", "governance", "retention", "marts", "staging",
-                                   "intermediate")]
+                                   "intermediate", "warehouse")]
     pools = {k.to_user_string(): tuple(sorted(graph.get(k).pools or ())) for k in writers}
     # Transcription writes one short transaction after the model has run with no connection open;
     # its own pool lets dates transcribe in parallel (issue 8). Every other writer holds the file.
     assert pools.pop("casework/transcripts") == ("transcription",)
+    assert "warehouse/analytics_copy" in pools  # it attaches the copy to the writer's connection
     assert set(pools.values()) == {("duckdb_writer",)}
 
 

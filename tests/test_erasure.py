@@ -14,7 +14,8 @@ from click.testing import CliRunner
 pytestmark = pytest.mark.e2e
 
 
-LOCATIONS = {"CALLCANON_LANDING": "landing", "CALLCANON_AUDIO_STORE": "audio", "CALLCANON_QUARANTINE": "quarantine",
+LOCATIONS = {"CALLCANON_ANALYTICS": "analytics.duckdb",
+             "CALLCANON_LANDING": "landing", "CALLCANON_AUDIO_STORE": "audio", "CALLCANON_QUARANTINE": "quarantine",
              "CALLCANON_REDACTED_AUDIO": "redacted_audio", "CALLCANON_WAREHOUSE": "warehouse.duckdb"}
 
 
@@ -146,6 +147,7 @@ def test_an_erasure_request_leaves_no_trace_of_the_call_on_disk(pipeline_run, tm
     # The scan can see every needle before the erasure (so it could fail after it).
     seen = hits(data, needles)
     assert all(seen.values()), seen
+    assert "analytics.duckdb" in seen["canon text"]  # the copy analysts read holds the call too
     # The number as a caller would give it, not as the telephony system stored it.
     result = CliRunner().invoke(main, ["erase", "--kind", "number", "--value", "0" + number[3:],
                                        "--reason", "erasure request ER-2026-001", "--name", NAME])
@@ -164,6 +166,7 @@ def test_an_erasure_request_leaves_no_trace_of_the_call_on_disk(pipeline_run, tm
         kept = json.loads(conn.execute("SELECT extra FROM casework.calls WHERE call_id = ?", [other]).fetchone()[0])
     assert kept == {"transferred_from": "[erased]", "note": "[erased]", "queue": "Q7"}
     assert not list(data.rglob("*.wal")) and not list(data.rglob("*.rewrite"))
+    assert (data / "analytics.duckdb").exists() and not list(data.glob(".analytics.duckdb.*"))  # republished
     with duckdb.connect(str(db), read_only=True) as conn:
         after = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before}
         # Derived rows too: the rebuilt marts count one call fewer.
@@ -173,3 +176,72 @@ def test_an_erasure_request_leaves_no_trace_of_the_call_on_disk(pipeline_run, tm
     assert after == {t: n - 1 for t, n in before.items()}
     assert target_mentions >= 1 and marts == assigned == assigned_before - target_mentions
     assert rewrites >= 1
+
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+for sql in sys.stdin:
+    print(con.execute(sql).fetchone()[0], flush=True)
+"""
+
+
+class Reader:
+    """An analyst's kernel: another process, one read-only connection held open throughout."""
+
+    def __init__(self, path: Path):
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen([sys.executable, "-c", READER, str(path)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+
+    def ask(self, sql: str):
+        self.process.stdin.write(sql.replace("\n", " ") + "\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def test_a_reader_holding_the_analytics_copy_never_fails_a_run(pipeline_run, tmp_path, monkeypatch):
+    """A notebook's connection held open through `callcanon run` (ingest to marts, a retention
+    sweep and its warehouse rewrite) and an erasure: both succeed, the reader keeps reading the
+    copy it opened, and a new connection sees the new one."""
+    import dataclasses
+    from datetime import date, timedelta
+
+    from assets.synthetic import demo_calls
+    from pipelines.cli import main
+
+    data = relocated_copy(pipeline_run, tmp_path / "data", monkeypatch)
+    copy = data / "analytics.duckdb"
+    today = date.today()
+    new = [dataclasses.replace(c, call_id=f"call-{today:%Y%m%d}-0901")  # not one of the session's ids
+           for c in demo_calls.build_calls(1, today, seed=5, days=1, expired=False)]
+    demo_calls.write_calls(new, data / "landing")
+    count = "SELECT count(*) FROM canon.transcripts"
+    reader = Reader(copy)
+    try:
+        before = reader.ask(count)
+        # Far enough ahead that retention deletes the new call's audio (30 days): sweep, rewrite, publish.
+        ran = CliRunner().invoke(main, ["run", "--as-of", (today + timedelta(days=31)).isoformat()])
+        assert ran.exit_code == 0, ran.output
+        assert "retention sweep" in ran.output and "call date(s) with data due" in ran.output
+        assert "transient" not in ran.output  # nothing had to wait for the reader
+        fresh = Reader(copy)
+        assert fresh.ask(count) == before + 1
+        fresh.close()
+        erased = CliRunner().invoke(main, ["erase", "--kind", "call", "--value", new[0].call_id,
+                                           "--reason", "erasure request ER-2026-002"])
+        assert erased.exit_code == 0, erased.output
+        assert reader.ask(count) == before  # its snapshot, all along
+        assert reader.ask("SELECT count(*) FROM marts.theme_trends") > 0
+    finally:
+        reader.close()
+    fresh = Reader(copy)
+    assert fresh.ask(count) == before
+    assert fresh.ask(f"SELECT count(*) FROM canon.transcripts WHERE call_id = '{new[0].call_id}'") == 0
+    fresh.close()

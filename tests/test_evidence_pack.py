@@ -17,6 +17,7 @@ from assets.keys import load_key
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import load_policy
 from assets.synthetic.warehouse_rows import SynthCall, add_calls
+from assets.warehouse import analytics
 
 TODAY = date.today()  # the audit and certificates carry real times: the period ends today
 DAY = TODAY - timedelta(days=40)
@@ -54,14 +55,18 @@ def test_the_pack_fails_on_overdue_retention_an_altered_certificate_and_a_broken
         retention.sweep(conn, policy, pseudonymiser, as_of)  # what the nightly schedule does
         text, found = pack()
         assert found.overdue_total == 0 and found.deleted == {"audio": 3, "redacted_audio": 3}
-        assert set(_summary(text).values()) == {"PASS"} and len(_summary(text)) == 3
+        assert _summary(text)["Analytics copy republished after the last deletion"] == "FAIL"
+        analytics.publish(conn, tmp_path / "analytics.duckdb")  # what the finish_erasure job does next
+        text, found = pack()
+        assert set(_summary(text).values()) == {"PASS"} and len(_summary(text)) == 4
 
         conn.execute("UPDATE governance.erasure_certificates SET bytes_deleted = 0")  # someone tidies a record
         conn.execute("UPDATE governance.audit SET outcome = 'granted' WHERE seq = 2")  # and hides a refusal
         text, found = pack()
         assert found.certificates_broken and not found.chain_ok
         assert _summary(text) == {"Retention: items past their end date still held": "PASS",
-                                  "Certificates match their digests": "FAIL", "Audit chain verifies": "FAIL"}
+                                  "Certificates match their digests": "FAIL", "Audit chain verifies": "FAIL",
+                                  "Analytics copy republished after the last deletion": "PASS"}
     assert (tmp_path / "evidence" / as_of.isoformat() / "deletions_by_class.png").stat().st_size > 5000
     for personal in ("old-0", NUMBER, "900777"):
         assert personal not in text
@@ -76,7 +81,9 @@ def test_the_dagster_asset_writes_the_pack_after_a_pipeline_run_without_personal
     assert set(_summary(text).values()) == {"PASS"}, _summary(text)
     # Lineage from the orchestrator: the flow from landing zone to marts, with when each last ran.
     assert "landing__calls --> casework__calls" in text and "casework__transcripts --> canon__transcripts" in text
-    assert "`marts/theme_trends`" in text
+    assert "`marts/theme_trends`" in text and "marts__theme_trends --> warehouse__analytics_copy" in text
+    # The copy analysts read was republished after the retention sweep deleted the old calls' audio.
+    assert _summary(text)["Analytics copy republished after the last deletion"] == "PASS"
     # The pipeline's own reads of personal data are in the audit trail, and so in the pack.
     stages = dict(pipeline_run.query(
         "SELECT action, sum(CAST(json_extract(request, '$.calls') AS BIGINT)) FROM governance.audit "

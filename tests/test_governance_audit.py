@@ -9,6 +9,7 @@ import os
 import pwd
 from datetime import date
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -16,6 +17,7 @@ from assets import warehouse
 from assets.audio.vault import AudioVault
 from assets.keys import load_audio_key
 from assets.synthetic.warehouse_rows import SynthCall, add_calls
+from assets.warehouse import analytics
 
 DAY = date(2026, 3, 2)
 ME = pwd.getpwuid(os.geteuid()).pw_name
@@ -30,6 +32,7 @@ def site(tmp_path, monkeypatch):
         warehouse.ensure_schema(conn)
         add_calls(conn, tmp_path, [SynthCall("call-a", DAY, external_number="07700900123")],
                   vault=AudioVault(load_audio_key()))
+        analytics.publish(conn, tmp_path / "analytics.duckdb")  # what `callcanon search` reads
     return tmp_path
 
 
@@ -54,9 +57,15 @@ def test_each_governance_command_is_audited_with_the_accounts_name_and_its_reaso
         ("restrict", "--kind", "call", "--value", "call-a", "--reason", "RR-2026-2 restriction request"),
         ("search", "pain relief"),
     ]
+    copy = f"{site / 'analytics.duckdb'}"
+    in_copy = "SELECT count(*) FROM canon.transcripts WHERE call_id = 'call-a'"
+    with duckdb.connect(copy, read_only=True) as conn:
+        assert conn.execute(in_copy).fetchone()[0] == 1
     for step in steps:
         result = _cli(*step)
         assert result.exit_code == 0, (step, result.output)
+    with duckdb.connect(copy, read_only=True) as conn:  # the restriction reached what analysts read
+        assert conn.execute(in_copy).fetchone()[0] == 0
     records = _audit(site)
     assert [r[2] for r in records] == ["hold_place", "hold_release", "case_activity", "restrict", "phrase_search"]
     # The actor is the operating-system account that ran the command, never something typed.

@@ -226,6 +226,7 @@ def test_phrase_search_counts_calls_over_time_with_suppression(trends):
 
     result = CliRunner().invoke(__import__("pipelines.cli", fromlist=["main"]).main,
                                 ["search", "pain relief", "--by", "week"],
-                                env={"CALLCANON_WAREHOUSE": str(db)})
+                                env={"CALLCANON_WAREHOUSE": str(db),
+                                     "CALLCANON_ANALYTICS": str(db.parent / "analytics.duckdb")})
     assert result.exit_code == 0, result.output
     assert f"{spike - timedelta(days=spike.weekday())}\t" in result.output

@@ -7,6 +7,7 @@ import re
 from assets import warehouse
 from assets.pii.pseudonymiser import TOKEN, Pseudonymiser
 from assets.themes.statements import UNSURE
+from assets.warehouse import marts_queue
 
 # A word the recogniser gave less than this probability is masked in what the theme stage
 # reads: a misheard word ("salmon" for "some"), chosen by the recogniser and so confident-
@@ -128,7 +129,9 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser,
                             pseudonymiser, text, red.entities, segs, words.get(call_id, {}), d)))
     ids = [r[0] for r in rows]
     with warehouse.transaction(conn):
+        marts_queue.mark_calls(conn, ids)  # dates the rows had (a re-run may move a call)
         warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids, out, atomic=False)
+        marts_queue.mark_days(conn, [r["call_date"] for r in out])
         warehouse.replace_rows(conn, "casework.call_pseudonyms", "call_id", ids, tokens, atomic=False)
     return len(out), withheld
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from assets import warehouse
 from assets.access.subjects import matching_calls, subject_ref
 from assets.pii.pseudonymiser import Pseudonymiser
+from assets.warehouse import marts_queue
 
 
 def restrict(conn, pseudonymiser: Pseudonymiser, kind: str, value: str, reason: str | None) -> int:
@@ -17,6 +18,7 @@ def restrict(conn, pseudonymiser: Pseudonymiser, kind: str, value: str, reason: 
                              requested_at=warehouse.utcnow())
         calls = matching_calls(conn, pseudonymiser, kind, ref)
         if calls:
+            marts_queue.mark_calls(conn, calls)
             for table in ("canon.transcripts", "canon.leak_scan", "themes.call_themes", "themes.candidates"):
                 conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [calls])
     return len(calls)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from assets import retention, warehouse
@@ -53,6 +53,14 @@ class Findings:
     chain_ok: bool = False
     chain_records: int = 0
     chain_problems: list[str] = field(default_factory=list)
+    analytics_published: datetime | None = None   # the analytics copy analysts read
+    last_erasure: datetime | None = None          # the newest deletion: a certificate, or a restriction
+
+    @property
+    def copy_after_erasure(self) -> bool:
+        """The copy analysts read was republished after the last deletion (or nothing was deleted)."""
+        return self.last_erasure is None or (self.analytics_published or datetime.min.replace(tzinfo=UTC)
+                                             ) >= self.last_erasure
 
     @property
     def overdue_total(self) -> int:
@@ -80,6 +88,11 @@ def gather(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chai
     found.refusals = dict(conn.execute(
         "SELECT split_part(outcome, ':', 2), count(*) FROM governance.audit WHERE outcome LIKE 'refused:%' "
         "AND recorded_at::DATE BETWEEN ? AND ? GROUP BY 1 ORDER BY 2 DESC, 1", [start, as_of]).fetchall())
+    found.analytics_published = conn.execute("SELECT max(published_at) FROM governance.publications").fetchone()[0]
+    found.last_erasure = conn.execute(
+        "SELECT max(t) FROM (SELECT max(issued_at) AS t FROM governance.erasure_certificates "
+        "WHERE len(call_refs) > 0 OR kind = 'erasure' UNION ALL SELECT max(requested_at) FROM governance.restrictions)"
+    ).fetchone()[0]
     found.processing = {stage: int(n) for stage, n in conn.execute(
         "SELECT action, sum(CAST(json_extract(request, '$.calls') AS BIGINT)) FROM governance.audit "
         "WHERE role = 'system' AND recorded_at::DATE BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
@@ -181,6 +194,9 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
             ["Audit chain verifies", verdict(found.chain_ok),
              f"{found.chain_records} records"
              + (f"; {'; '.join(found.chain_problems)}" if found.chain_problems else "")],
+            ["Analytics copy republished after the last deletion", verdict(found.copy_after_erasure),
+             f"published {found.analytics_published:%Y-%m-%d %H:%M} UTC" if found.analytics_published
+             else "never published"],
         ]),
         "",
         "## 1. Lineage: what the automated processing does",
@@ -244,6 +260,10 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
         "Quarantined calls (bad input awaiting a person): "
         + (", ".join(f"{s}/{r} {n}" for s, r, n in quarantine) or "none") + ". "
         "Restriction requests in force: " + (", ".join(f"{k} {n}" for k, n in restrictions) or "none") + ".",
+        "",
+        "The analytics copy (the only file analysts open: pseudonymised layers, no casework) was last published "
+        + (f"{found.analytics_published:%Y-%m-%d %H:%M} UTC" if found.analytics_published else "never")
+        + ". A reader that kept an older copy open can read it until it reconnects.",
         "",
         "Reviewed by: ____________________  Date: __________  "
         "DPIA reviewed: [ ] yes  [ ] not needed (no significant change)",

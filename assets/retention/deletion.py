@@ -27,6 +27,7 @@ from assets.retention.certificates import Certificate, issue_certificate, new_ce
 from assets.retention.expiry import CLASS_TABLES, SWEPT_CLASSES, Due, due, holding_sql
 from assets.retention.holds import held_calls
 from assets.settings import Settings
+from assets.warehouse import marts_queue
 
 # Tables that hold a call's data beyond the classes: removed with the call record itself.
 RECORD_TABLES = ("casework.call_pseudonyms", "casework.retired", "casework.calls")
@@ -36,6 +37,9 @@ RECORD_TABLES = ("casework.call_pseudonyms", "casework.retired", "casework.calls
 # filesystem's journal, so fewer, larger batches (measured: 25 000 against 10 000, sweep/floor at
 # 100 000 calls 0.89 against 1.01) while a failed batch still rolls back a bounded amount.
 BATCH = 25_000
+
+# Classes whose rows the marts count: deleting them makes their call dates' marts stale.
+COUNTED_CLASSES = ("canon", "theme_assignments")
 
 
 UNLINK_THREADS, UNLINK_PROBE, SLOW_UNLINK_S = 8, 256, 60e-6
@@ -108,6 +112,8 @@ def delete(conn, items: list[Due], policy: str, certificate_id: str, reason: str
         ids = [d.call_id for d in batch]
         sizes = unlink_files(_files_of(conn, data_class, ids))  # per call, for the log
         with warehouse.transaction(conn):
+            if data_class in COUNTED_CLASSES:
+                marts_queue.mark_calls(conn, ids)  # the dates their rows have, before they go
             for table in CLASS_TABLES[data_class]:
                 conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [ids])
             if data_class == "audio":

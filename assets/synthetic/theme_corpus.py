@@ -144,11 +144,13 @@ def spike_series(days: int = 56, per_day: int = 12, spike_day: int = 42, spike_c
 def write_canon(conn, calls: list[CorpusCall]) -> None:
     """The calls as canon rows (and clean residual-PII scans), as the canon stage writes them."""
     from assets import warehouse
+    from assets.warehouse import marts_queue
     now = warehouse.utcnow()
     with warehouse.transaction(conn):
         warehouse.insert_rows(conn, "canon.transcripts", [
             dict(call_id=c.call_id, call_date=c.call_date, direction="inbound", team=c.team,
                  service_area=c.service_area, text=c.text, entities_replaced=2, pseudonymised_at=now)
             for c in calls])
+        marts_queue.mark_days(conn, [c.call_date for c in calls])
         warehouse.insert_rows(conn, "canon.leak_scan", [
             dict(call_id=c.call_id, call_date=c.call_date, findings=0, kinds="{}", scanned_at=now) for c in calls])

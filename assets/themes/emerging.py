@@ -22,6 +22,7 @@ import numpy as np
 from assets import warehouse
 from assets.themes import model, words
 from assets.themes.registry import registry
+from assets.warehouse import marts_queue
 
 WINDOW_DAYS = 14
 # Candidates in one cluster are at least this similar on average (average-linkage cosine).
@@ -146,6 +147,7 @@ def _register(conn, members: list[tuple], top: list[str], day: date, theme_id: i
             "(SELECT unnest(?) AS call_id, unnest(?) AS n) c JOIN canon.transcripts k USING (call_id) "
             "ON CONFLICT (call_id, theme_id) DO UPDATE SET statements = call_themes.statements + excluded.statements",
             [theme_id, list(per_call), list(per_call.values())])
+        marts_queue.mark_calls(conn, list(per_call))
         conn.execute("DELETE FROM themes.candidates WHERE call_id || ':' || stmt_idx IN (SELECT unnest(?))",
                      [[f"{r[0]}:{r[1]}" for r in members]])
         label = conn.execute("SELECT label FROM themes.topics WHERE theme_id = ?", [theme_id]).fetchone()[0]

@@ -23,6 +23,7 @@ import numpy as np
 from assets import warehouse
 from assets.themes import model, words
 from assets.themes.statements import Statement, statements
+from assets.warehouse import marts_queue
 
 
 class CanonNotClean(RuntimeError):
@@ -140,6 +141,7 @@ def assign_dates(conn, call_dates: list, taxonomy) -> Assigned:
         for table in ("themes.call_themes", "themes.candidates"):
             conn.execute(f"DELETE FROM {table} WHERE call_date IN (SELECT unnest(?))", [call_dates])
         mentions, candidates = _write(conn, calls, per_call, embeddings)
+        marts_queue.mark_days(conn, call_dates)
     return Assigned(len(calls), len(embeddings), mentions, candidates)
 
 
@@ -204,6 +206,7 @@ def refit(conn, taxonomy, min_cluster: int) -> Refit:
                 "DO UPDATE SET label = excluded.label, top_words = excluded.top_words, size = excluded.size, "
                 "fitted_at = excluded.fitted_at, centroid = excluded.centroid, active = true, kind = 'discovered'",
                 [t.theme_id, t.label, t.top_words, t.size, now, t.centroid.tolist(), now])
+        marts_queue.mark_everything(conn)
         conn.execute("DELETE FROM themes.call_themes")
         conn.execute("DELETE FROM themes.candidates")
         _write(conn, calls, per_call, result.embeddings)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from assets import warehouse
 from assets.pii.pseudonymiser import TOKEN
 from assets.policy import load_policy
 from assets.settings import Settings
@@ -44,23 +43,30 @@ def _pattern(phrase: str) -> str:
     return r"\b" + r"[\s,.;:!?'-]+".join(re.escape(w) for w in words) + r"\b"
 
 
-def phrase_counts(conn, phrase: str, by: str = "day", threshold: int | None = None) -> list[PhraseCount]:
-    """Calls (not mentions) whose canon text contains the phrase, per period from the first to
-    the last call date in the canon, zero periods included so a chart shows the gaps."""
+def phrase_counts(conn, phrase: str, by: str = "day", threshold: int | None = None,
+                  since: date | None = None) -> list[PhraseCount]:
+    """Calls (not mentions) whose canon text contains the phrase, per period from the first call
+    date in the canon (or `since`) to the last, zero periods included so a chart shows the gaps.
+
+    Reads `canon.transcripts` alone, so it runs on the analytics copy as well as the warehouse:
+    a call whose canon retention or a restriction removed has no canon row left to match.
+    Six years of calls is tens of gigabytes of text to match, so interactive use gives `since`."""
     if by not in PERIODS:
         raise ValueError(f"by must be one of {', '.join(PERIODS)}")
     threshold = max(threshold or 0, suppress_below())  # a caller may suppress more, never less
+    if since and by == "week":
+        since -= timedelta(days=since.weekday())  # whole weeks: a part week would be undercounted
     bucket = "call_date" if by == "day" else "CAST(date_trunc('week', call_date) AS DATE)"
     step = "1 day" if by == "day" else "7 days"
     rows = conn.execute(
         f"""
         WITH canon AS (
             SELECT {bucket} AS period, regexp_matches(lower(text), ?) AS hit FROM canon.transcripts
-            WHERE call_id NOT IN ({warehouse.retired_sql('canon')})),
+            WHERE call_date >= ?),
         periods AS (
             SELECT CAST(unnest(generate_series(min(period), max(period), INTERVAL {step})) AS DATE) AS period
             FROM canon)
         SELECT p.period, count(c.period) FILTER (WHERE c.hit) AS calls
         FROM periods p LEFT JOIN canon c USING (period) GROUP BY p.period ORDER BY p.period
-        """, [_pattern(phrase)]).fetchall()
+        """, [_pattern(phrase), since or date.min]).fetchall()
     return [PhraseCount(period, None if 0 < n < threshold else n, 0 < n < threshold) for period, n in rows]

@@ -57,6 +57,20 @@ def _warehouse(read_only: bool = False):
     return conn
 
 
+def _analytics():
+    """The published analytics copy, read-only: what analysts' commands read (never the warehouse)."""
+    import duckdb
+
+    path = Settings.from_env().analytics_path
+    if not path.exists():
+        raise click.ClickException(f"no analytics copy at {path} yet: the pipeline publishes it after each marts "
+                                   "build (`callcanon run`)")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise click.ClickException(f"cannot open the analytics copy {path}: {exc}") from exc
+
+
 _SUBJECT = [
     click.option("--kind", type=click.Choice(["call", "complaint", "number", "person"]), required=True),
     click.option("--value", required=True, help="call id, complaint id, phone number, or a <PERSON_...> token"),

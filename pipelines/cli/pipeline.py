@@ -111,9 +111,10 @@ def demo(n_calls: int) -> None:
         pack = write_evidence_pack(instance)
     _report_quarantine(summary.quarantined)
     click.echo("")
-    click.echo(f"Warehouse: {settings.warehouse_path}")
+    click.echo(f"Warehouse (the pipeline's alone): {settings.warehouse_path}")
+    click.echo(f"Analytics copy (what analysts open): {settings.analytics_path}")
+    click.echo("  theme trends: marts.theme_trends in the copy; see notebooks/theme_trends.ipynb")
     click.echo(f"Governance review pack: {pack}")
-    click.echo("  theme trends: marts.theme_trends (open read-only; see notebooks/theme_trends.ipynb)")
     click.echo("Dagster UI: make ui   (or: dagster dev -w workspace.yaml)")
 
 

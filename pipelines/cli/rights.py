@@ -155,14 +155,20 @@ def case(complaint: str, last_activity, link_call: str | None, reason: str) -> N
 @_subject
 @_REASON
 def restrict(kind: str, value: str, reason: str) -> None:
-    """Record a restriction request: the matching calls leave the canon now and stay out."""
+    """Record a restriction request: the matching calls leave the canon, and the analytics copy
+    analysts read, now and stay out."""
     from assets.access.subjects import call_ref, subject_ref
     from assets.canon import restrictions
+    from assets.warehouse import analytics
     _audit_ready()
+    settings = Settings.from_env()
     with _warehouse() as conn:
         n = restrictions.restrict(conn, _pseudonymiser(), kind, value, reason)
         _record(conn, "restrict", reason, subject=f"{kind}:{call_ref(subject_ref(_pseudonymiser(), kind, value))}",
                 details={"calls": n})
-    click.echo(f"restriction recorded; {n} call(s) withdrawn from the canon (marts follow on their next build)")
+        if n:
+            analytics.publish(conn, settings.analytics_path, settings.analytics_group)
+    click.echo(f"restriction recorded; {n} call(s) withdrawn from the canon and the analytics copy "
+               "(the marts' counts follow on their next build)")
 
 

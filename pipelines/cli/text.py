@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.common import _audit_ready, _key, _pseudonymiser, _warehouse
+from pipelines.cli.common import _analytics, _audit_ready, _key, _pseudonymiser, _warehouse
 from pipelines.cli.group import main
 
 
@@ -82,14 +82,18 @@ def search(phrase: str, by: str) -> None:
 
     _audit_ready()
     pseudonymiser = _pseudonymiser()
-    with _warehouse() as conn:  # a writer for a moment: the search's audit record
-        key = audit.chain_key(_key("pseudonym"))
+    refused = None
+    with _analytics() as copy:  # the counts come from the analytics copy, as the notebooks' do
         try:
-            rows = phrase_counts(conn, phrase, by)
+            rows = phrase_counts(copy, phrase, by)
         except ValueError as exc:
-            governance_log.record_search(conn, key, pseudonymiser, phrase=phrase, by=by, outcome="refused")
-            raise click.ClickException(str(exc)) from exc
-        governance_log.record_search(conn, key, pseudonymiser, phrase=phrase, by=by, outcome="granted")
+            refused = exc
+    # The audit record is the only write: a moment on the warehouse, through the pipeline's own code.
+    with _warehouse() as conn:
+        governance_log.record_search(conn, audit.chain_key(_key("pseudonym")), pseudonymiser, phrase=phrase, by=by,
+                                     outcome="refused" if refused else "granted")
+    if refused:
+        raise click.ClickException(str(refused)) from refused
     click.echo(f"{by}\tcalls mentioning {phrase!r}")
     for r in rows:
         click.echo(f"{r.period}\t{f'<{suppress_below()}' if r.suppressed else r.calls}")

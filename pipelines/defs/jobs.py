@@ -11,6 +11,10 @@ import dagster as dg
 
 from pipelines.partitions import call_dates
 
+# The jobs that rebuild the marts end by publishing the analysts' copy; `finish_erasure` (after a
+# retention sweep or an erasure) and `callcanon restrict` publish it too.
+ANALYTICS_COPY = dg.AssetSelection.keys("warehouse/analytics_copy")
+
 process_calls = dg.define_asset_job(
     "process_calls",
     selection=dg.AssetSelection.keys(
@@ -23,14 +27,16 @@ process_calls = dg.define_asset_job(
 
 build_marts = dg.define_asset_job(
     "build_marts",
-    selection=dg.AssetSelection.groups("marts"),
-    description="Rebuild the dbt marts (theme trends, weekly breakdown) from the current assignments.",
+    selection=dg.AssetSelection.groups("marts") | ANALYTICS_COPY,
+    description="Build the dbt marts (theme trends, weekly breakdown) for the stale call dates, then publish "
+                "the analytics copy.",
 )
 
 refresh_themes_and_marts = dg.define_asset_job(
     "refresh_themes_and_marts",
-    selection=dg.AssetSelection.keys("themes/topics") | dg.AssetSelection.groups("marts"),
-    description="Refit themes on the whole canon (ids kept stable) and rebuild the dbt marts.",
+    selection=dg.AssetSelection.keys("themes/topics") | dg.AssetSelection.groups("marts") | ANALYTICS_COPY,
+    description="Refit themes on the whole canon (ids kept stable), rebuild the dbt marts, publish the "
+                "analytics copy.",
 )
 
 marts_schedule = dg.ScheduleDefinition(

@@ -134,6 +134,13 @@ class ThemeTaxonomy(dg.ConfigurableResource):
         return load_policy(self.policy).suppress_below
 
 
+class AnalyticsCopy(dg.ConfigurableResource):
+    """Where the analytics copy is published (`CALLCANON_ANALYTICS`) and the group that may read
+    it (`CALLCANON_ANALYTICS_GROUP`; none: owner only, like every other file)."""
+    path: str
+    group: str | None = None
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     """Every value from the one `Settings`, read when Dagster loads the definitions."""
@@ -153,5 +160,6 @@ def resources() -> dg.Definitions:
             "audio_key": AudioKey(),
             "policy": PolicyProfile(profile=s.policy),
             "taxonomy": taxonomy,
+            "analytics_copy_target": AnalyticsCopy(path=str(s.analytics_path), group=s.analytics_group),
         }
     )

@@ -111,3 +111,15 @@ CREATE TABLE IF NOT EXISTS governance.releases (
     removed_at TIMESTAMPTZ,
     removed_by VARCHAR                -- the erasure certificate that removed it
 );
+
+-- Every analytics copy published (assets/warehouse/analytics.py): when, where, how big and to
+-- which group, so the evidence pack can say how fresh the copy analysts read is.
+CREATE TABLE IF NOT EXISTS governance.publications (
+    published_at TIMESTAMPTZ NOT NULL,
+    path VARCHAR NOT NULL,
+    bytes BIGINT NOT NULL,
+    tables INTEGER NOT NULL,
+    canon_calls BIGINT NOT NULL,
+    group_name VARCHAR,
+    how VARCHAR                       -- patched, or why the copy was written afresh
+);

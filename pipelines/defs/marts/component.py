@@ -6,6 +6,10 @@ dropped with a logged error) exactly when the build is writing. Here the build's
 until dbt has exited, then every table it built is counted over one read-only connection, and the
 events go out with `dagster/row_count` attached. A build of the marts takes seconds, so holding
 its events back costs nothing a user sees.
+
+The intermediate models are incremental (`assets.warehouse.marts_queue`): the stale call dates
+marked before dbt starts are cleared once both have been rebuilt. A lock on the warehouse (an
+operator's command holding it) is retried like every other step's.
 """
 
 from __future__ import annotations
@@ -15,19 +19,30 @@ from dagster_dbt import DbtCliResource, DbtProjectComponent
 
 from assets import warehouse
 from assets.settings import Settings
+from assets.warehouse import marts_queue
+from pipelines.retries import retry_or_raise
 
 COUNTED = ("table", "incremental")  # views are re-run on every read: not counted
+# The models that read the stale-day queue: its marks are cleared only when both were built.
+QUEUE_READERS = ("model.callcanon_warehouse.int_theme_days", "model.callcanon_warehouse.int_theme_weeks")
 
 
 class MartsDbtComponent(DbtProjectComponent):
     def execute(self, context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        invocation = dbt.cli(self.get_cli_args(context), context=context)
-        events = list(invocation.stream())
+        database = str(Settings.from_env().warehouse_path)
+        try:
+            consumed = marts_queue.before_build(database)
+            invocation = dbt.cli(self.get_cli_args(context), context=context)
+            events = list(invocation.stream())
+        except Exception as exc:
+            retry_or_raise(context, exc)
         nodes = invocation.manifest["nodes"]
         # Schema and table only: the catalog is whatever the warehouse file is called today.
         counted = {uid: f'"{n["schema"]}"."{n.get("alias") or n["name"]}"' for uid, n in nodes.items()
                    if n.get("config", {}).get("materialized") in COUNTED}
-        counts = _row_counts(str(Settings.from_env().warehouse_path), counted, events)
+        counts = _row_counts(database, counted, events)
+        if set(QUEUE_READERS) <= {_unique_id(e) for e in events}:
+            marts_queue.clear(database, consumed)
         for event in events:
             uid = _unique_id(event)
             if uid in counts:

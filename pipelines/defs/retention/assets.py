@@ -115,8 +115,10 @@ retention_job = dg.define_asset_job(
 # After deletions the marts must stop counting the deleted calls before the file is rewritten.
 erasure_finish_job = dg.define_asset_job(
     "finish_erasure",
-    selection=dg.AssetSelection.groups("marts") | dg.AssetSelection.assets(physical_erasure),
-    description="Rebuild the marts from what is left, then rewrite the warehouse file.",
+    selection=(dg.AssetSelection.groups("marts") | dg.AssetSelection.assets(physical_erasure)
+               | dg.AssetSelection.keys("warehouse/analytics_copy")),
+    description="Rebuild the marts from what is left, rewrite the warehouse file, publish a fresh analytics "
+                "copy (the old one, which still held the deleted calls, is removed by the swap).",
 )
 
 
