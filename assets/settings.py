@@ -183,7 +183,6 @@ class Settings(BaseSettings):
         if self.warehouse_path.exists() and self.warehouse_path.owner() == _me():
             self.warehouse_path.chmod(0o600)
 
-
     def open_analytics_folder(self) -> None:
         """With an analysts' group, its members must reach the copy's folder (group search only:
         `assets.warehouse.analytics.open_folder`); checked here, at start, and at every publish."""

@@ -23,6 +23,7 @@ from assets import retention, warehouse
 from assets.access.audit import Verification
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import Policy
+from assets.warehouse import analytics
 
 PERIOD_DAYS = 365
 
@@ -88,7 +89,7 @@ def gather(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chai
     found.refusals = dict(conn.execute(
         "SELECT split_part(outcome, ':', 2), count(*) FROM governance.audit WHERE outcome LIKE 'refused:%' "
         "AND recorded_at::DATE BETWEEN ? AND ? GROUP BY 1 ORDER BY 2 DESC, 1", [start, as_of]).fetchall())
-    found.analytics_published = conn.execute("SELECT max(published_at) FROM governance.publications").fetchone()[0]
+    found.analytics_published = analytics.last_published(conn)
     found.last_erasure = conn.execute(
         "SELECT max(t) FROM (SELECT max(issued_at) AS t FROM governance.erasure_certificates "
         "WHERE len(call_refs) > 0 OR kind = 'erasure' UNION ALL SELECT max(requested_at) FROM governance.restrictions)"

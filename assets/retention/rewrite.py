@@ -52,16 +52,8 @@ def rewrite_warehouse(path: Path, force: bool = False) -> Rewrite:
         warehouse.insert_row(conn, "governance.warehouse_rewrites", rewritten_at=warehouse.utcnow(),
                              log_high_water=high, bytes_before=before, bytes_after=fresh.stat().st_size)
         conn.execute("CHECKPOINT")
-    _fsync(fresh)
+    warehouse.fsync(fresh)
     os.replace(fresh, path)
     Path(f"{path}.wal").unlink(missing_ok=True)
-    _fsync(path.parent)
+    warehouse.fsync(path.parent)
     return Rewrite(True, before, path.stat().st_size, high)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -8,6 +8,7 @@ bulk writes), `schema` (the .sql files and migrations) and `quarantine`.
 
 from assets.warehouse.db import (  # noqa: F401 - the stage's public face
     connect,
+    fsync,
     insert_row,
     insert_rows,
     one_checkpoint,

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from assets.warehouse import analytics_patch
-from assets.warehouse.db import insert_row, utcnow
+from assets.warehouse.db import fsync, insert_row, utcnow
 
 SCHEMAS = ("canon", "themes", "marts")
 # Model internals no analysis reads, and the copy's largest columns: statement embeddings and
@@ -114,9 +114,9 @@ def publish(conn, target: Path, group: str | None = None, patch: bool = True) ->
         os.chmod(partial, GROUP_READ if gid is not None else OWNER_ONLY)
         if gid is not None:
             os.chown(partial, -1, gid)
-        _fsync(partial)
+        fsync(partial)
         os.replace(partial, target)
-        _fsync(target.parent)
+        fsync(target.parent)
     except BaseException:
         try:
             conn.execute(f"DETACH DATABASE IF EXISTS {ALIAS}")
@@ -150,7 +150,7 @@ def _write_afresh(conn, published: dict[tuple[str, str], list[str]]) -> None:
     for (schema, table), names in published.items():
         # CREATE TABLE AS: the rows, compressed afresh; no keys or constraints, which a
         # read-only copy has no use for and which would slow the copy down.
-        columns = ", ".join(f'"{c}"' for c in names)
+        columns = analytics_patch.column_list(names)
         conn.execute(f'CREATE TABLE {ALIAS}."{schema}"."{table}" AS SELECT {columns} FROM "{schema}"."{table}"')
 
 
@@ -161,11 +161,3 @@ def last_published(conn) -> datetime | None:
 
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

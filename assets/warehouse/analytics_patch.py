@@ -22,6 +22,10 @@ FINGERPRINT = {("canon", "transcripts"): "call_id, pseudonymised_at"}
 BY_DATE = (("canon", "transcripts"), ("themes", "call_themes"), ("themes", "candidates"))
 
 
+def column_list(names: list[str]) -> str:
+    return ", ".join(f'"{c}"' for c in names)
+
+
 def _columns(conn, database: str, schema: str, table: str) -> list[str]:
     return [c for (c,) in conn.execute(
         "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ? "
@@ -38,7 +42,7 @@ def _deleted_since_last_publish(conn) -> bool:
 
 def _changed_dates(conn, copy: str, schema: str, table: str, columns: list[str]) -> tuple[list, list]:
     """(dates whose rows differ, of those the dates the copy already had rows for)."""
-    key = FINGERPRINT.get((schema, table), ", ".join(f'"{c}"' for c in columns))
+    key = FINGERPRINT.get((schema, table), column_list(columns))
     fingerprint = "SELECT call_date, count(*) AS n, bit_xor(hash({key})) AS h FROM {rel} GROUP BY call_date"
     rows = conn.execute(
         f"""WITH w AS ({fingerprint.format(key=key, rel=f'"{schema}"."{table}"')}),
@@ -63,13 +67,13 @@ def patch(conn, copy: str, published: dict[tuple[str, str], list[str]]) -> str |
             return f"{schema}.{table} has changed shape"
     changed: set = set()
     for schema, table in BY_DATE:
-        dates, rewritten = _changed_dates(conn, copy, schema, table, _columns(conn, copy, schema, table))
+        dates, rewritten = _changed_dates(conn, copy, schema, table, published[schema, table])
         if (schema, table) == ("canon", "transcripts") and rewritten:
             return f"canon rows were rewritten on {len(rewritten)} call date(s)"
         changed.update(dates)
     changed_dates = sorted(changed)
     for (schema, table), names in published.items():
-        columns = ", ".join(f'"{c}"' for c in names)
+        columns = column_list(names)
         rel = f'{copy}."{schema}"."{table}"'
         if (schema, table) in BY_DATE:
             conn.execute(f"DELETE FROM {rel} WHERE call_date IN (SELECT unnest(?))", [changed_dates])

@@ -4,6 +4,7 @@ writes with `replace_rows`, so re-running is idempotent.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -49,6 +50,15 @@ def retired_sql(data_class: str) -> str:
     """A subquery of the calls whose `data_class` retention has removed (class names are the
     policy's fixed vocabulary, never user input)."""
     return f"SELECT call_id FROM casework.retired WHERE data_class = '{data_class}'"
+
+
+def fsync(path) -> None:
+    """Make a written file (or a folder's new entry, after a rename) durable before relying on it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def connect(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -17,29 +17,29 @@ from datetime import date, datetime
 from assets.warehouse.db import connect, utcnow
 
 
+def _mark(conn, dates_sql: str, params: list) -> None:
+    """Mark the call dates `dates_sql` selects (a column `call_date`) as stale now."""
+    conn.execute(f"INSERT INTO marts_queue.stale_days SELECT DISTINCT call_date, ? FROM ({dates_sql}) "
+                 "ON CONFLICT (call_date) DO UPDATE SET marked_at = excluded.marked_at", [utcnow(), *params])
+
+
 def mark_days(conn, days: Iterable[date]) -> None:
     days = sorted(set(days))
     if days:
-        conn.execute("INSERT INTO marts_queue.stale_days SELECT unnest(?), ? "
-                     "ON CONFLICT (call_date) DO UPDATE SET marked_at = excluded.marked_at", [days, utcnow()])
+        _mark(conn, "SELECT unnest(?) AS call_date", [days])
 
 
 def mark_calls(conn, call_ids: list[str]) -> None:
     """The dates of these calls, read before their rows are deleted."""
     if call_ids:
-        conn.execute(
-            "INSERT INTO marts_queue.stale_days SELECT DISTINCT call_date, ? FROM ("
-            " SELECT call_date FROM canon.transcripts WHERE call_id IN (SELECT unnest(?))"
-            " UNION ALL SELECT call_date FROM themes.call_themes WHERE call_id IN (SELECT unnest(?))) "
-            "ON CONFLICT (call_date) DO UPDATE SET marked_at = excluded.marked_at", [utcnow(), call_ids, call_ids])
+        _mark(conn, "SELECT call_date FROM canon.transcripts WHERE call_id IN (SELECT unnest(?)) "
+                    "UNION ALL SELECT call_date FROM themes.call_themes WHERE call_id IN (SELECT unnest(?))",
+              [call_ids, call_ids])
 
 
 def mark_everything(conn) -> None:
     """A refit reassigns every call: every date is stale."""
-    conn.execute(
-        "INSERT INTO marts_queue.stale_days SELECT DISTINCT call_date, ? FROM ("
-        " SELECT call_date FROM canon.transcripts UNION ALL SELECT call_date FROM themes.call_themes) "
-        "ON CONFLICT (call_date) DO UPDATE SET marked_at = excluded.marked_at", [utcnow()])
+    _mark(conn, "SELECT call_date FROM canon.transcripts UNION ALL SELECT call_date FROM themes.call_themes", [])
 
 
 def before_build(database: str) -> list[tuple[date, datetime]]:
