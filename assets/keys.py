@@ -135,3 +135,17 @@ def load_audit_signing_key() -> Ed25519PrivateKey:
 
 def init_all() -> list[tuple[Secret, Path, bool]]:
     return [(s, *s.init()) for s in ALL]
+
+
+def load_oidc_client_secret() -> str:
+    """The portal's OpenID Connect client secret: CALLCANON_OIDC_CLIENT_SECRET, or the file named by
+    CALLCANON_OIDC_CLIENT_SECRET_FILE (owner-readable only, like every key here). Never in the repo."""
+    from assets.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.oidc_client_secret is not None:
+        return settings.oidc_client_secret.get_secret_value()
+    if settings.oidc_client_secret_file is not None:
+        return read_private(settings.oidc_client_secret_file, "OIDC client secret").strip()
+    raise SecretError("an OIDC issuer is set but no client secret: set CALLCANON_OIDC_CLIENT_SECRET_FILE to a file "
+                      "only this account can read (or CALLCANON_OIDC_CLIENT_SECRET)")

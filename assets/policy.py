@@ -75,13 +75,24 @@ class Access(_Strict):
     roles: dict[str, Role]
     download_purposes: list[str]   # audio leaves the system only for these
     needs_approval: list[str]      # purposes released only after an authorising role approves
+    # Roles that run the governance actions (erasure, restriction, legal holds, case activity, a
+    # retention sweep by hand) and read the audit trail; by default the roles that authorise releases.
+    governance_roles: list[str] | None = None
 
     @model_validator(mode="after")
     def _approvable(self):
         for purpose in self.needs_approval:
             if not any(purpose in r.authorises for r in self.roles.values()):
                 raise ValueError(f"no role authorises '{purpose}', which needs approval")
+        for role in self.governance_roles or []:
+            if role not in self.roles:
+                raise ValueError(f"governance_roles names '{role}', which is not a role of the policy")
         return self
+
+    def governing(self) -> list[str]:
+        if self.governance_roles is not None:
+            return list(self.governance_roles)
+        return [name for name, role in self.roles.items() if role.authorises]
 
 
 # NHS statistics suppress published counts of 1 to 7: no policy may publish smaller counts.

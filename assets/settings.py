@@ -78,6 +78,19 @@ class Settings(BaseSettings):
     diarize_mono: bool | None = None  # false: mono calls keep one unknown speaker
     max_call_minutes: float | None = Field(None, gt=0)
 
+    # The portal (`callcanon portal`): sign-in by the organisation's OpenID Connect provider when an
+    # issuer is set (Entra ID, NHS CIS2), local accounts otherwise (or as well, with portal_local_accounts).
+    portal_url: str | None = None        # as users reach it, behind the TLS proxy (the OIDC redirect base)
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_file: Path | None = None  # owner-readable only, outside the repository
+    oidc_scopes: str = "openid profile email"
+    portal_local_accounts: bool | None = None    # default: on unless an issuer is set
+    portal_idle_minutes: int = Field(15, ge=1, le=120)      # a session unused this long ends
+    portal_absolute_hours: int = Field(8, ge=1, le=24)      # and none lasts longer than this
+    portal_secure_cookies: bool = True   # off only for plain http on a development machine
+
     # Secrets: a hex key in the variable, or a file named by the *_FILE variable (see assets.keys).
     pseudonym_key: SecretStr | None = None
     key_file: Path | None = None

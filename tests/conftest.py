@@ -185,3 +185,22 @@ def trends(tmp_path_factory, dbt_manifest):
         os.environ["CALLCANON_WAREHOUSE"] = previous
         del os.environ["CALLCANON_ANALYTICS"]
     return db, calls, spike
+
+
+def grant_this_account(db: Path, *roles: str) -> str:
+    """What an administrator does before anyone on the data host runs a governance or access
+    command: add the operating-system account (`os:NAME`) and grant it roles. Straight through
+    `assets.access.identities`, so that the test's own audit trail starts empty."""
+    from assets import warehouse
+    from assets.access import governance_log, identities
+
+    who = governance_log.os_identity()
+    with warehouse.connect(db) as conn:
+        warehouse.ensure_schema(conn)
+        if not conn.execute("SELECT 1 FROM governance.identities WHERE identity = ?", [who]).fetchone():
+            identities.add(conn, who, by="test-administrator")
+        for role in roles:
+            if not identities.holds(conn, who, role):
+                identities.grant(conn, who, role, by="test-administrator",
+                                 roles=[role])
+    return who

@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from conftest import grant_this_account
 
 from assets import warehouse
-from assets.access import audit
+from assets.access import approvals, audit, identities
 from assets.access.layer import AccessLayer, AccessRefused, AccessRequest, CallQuery
 from assets.audio.vault import AudioVault
 from assets.keys import load_audio_key, load_key
@@ -44,6 +45,16 @@ def store(tmp_path, monkeypatch):
         # call-a was taken by dr-lee, call-b by dr-khan (clinicians see only their own calls).
         conn.execute("UPDATE casework.calls SET staff_id = 'dr-lee' WHERE call_id = 'call-a'")
         conn.execute("UPDATE casework.calls SET staff_id = 'dr-khan' WHERE call_id = 'call-b'")
+        # The administrator's grants: each person acts only in a role granted to them.
+        people = {f"{r}-1": [r] for p in ("ombudsman", "gp_practice") for r in load_policy(p).access.roles}
+        people |= {"cw-1": ["caseworker"], "ir-1": ["information_rights"], "mallory": ["information_rights"],
+                   "sec-1": ["security_officer", "information_rights"], "dr-lee": ["clinician"],
+                   **{f"cw-{n}": ["caseworker"] for n in range(2, 10)}}
+        for who, roles in people.items():
+            identities.add(conn, f"oidc:{who}", by="test-administrator",
+                           staff_id=who if who.startswith("dr-") else None)
+            for role in roles:
+                identities.grant(conn, f"oidc:{who}", role, by="test-administrator", roles=[role])
     return tmp_path
 
 
@@ -69,7 +80,7 @@ def test_each_role_tries_each_action_and_only_what_the_policy_allows_happens(pro
         for role_name, role in policy.access.roles.items():
             for action in PERSONAL_ACTIONS:
                 for purpose in sorted(set(role.purposes) | {"curiosity"}):
-                    user = "dr-lee" if role.scope == "own_calls" else f"{role_name}-1"
+                    user = "oidc:dr-lee" if role.scope == "own_calls" else f"oidc:{role_name}-1"
                     req = AccessRequest(user, role_name, action, "call-a", purpose, REASON)
                     allowed = (action in role.may and purpose in role.purposes
                                and (action != "download_audio" or purpose in policy.access.download_purposes)
@@ -96,7 +107,7 @@ def test_browsing_without_a_reason_is_refused_and_audited(store, pseudonymiser):
         access = layer(conn, store, pseudonymiser, "ombudsman")
         for reason in ("", "x", "just looking"):
             with pytest.raises(AccessRefused, match="no_reason"):
-                access.view_transcript(AccessRequest("cw-1", "caseworker", "view_transcript", "call-a",
+                access.view_transcript(AccessRequest("oidc:cw-1", "caseworker", "view_transcript", "call-a",
                                                      "complaint_handling", reason))
         assert conn.execute("SELECT count(*) FROM governance.audit WHERE outcome = 'refused:no_reason'"
                             ).fetchone()[0] == 3
@@ -111,7 +122,8 @@ def test_browsing_without_a_reason_is_refused_and_audited(store, pseudonymiser):
 def test_request_fields_that_contradict_the_call_record_are_refused(fields, mismatch, store, pseudonymiser):
     with warehouse.connect(store / "warehouse.duckdb") as conn:
         access = layer(conn, store, pseudonymiser, "ombudsman")
-        req = AccessRequest("cw-1", "caseworker", "view_transcript", "call-a", "complaint_handling", REASON, **fields)
+        req = AccessRequest("oidc:cw-1", "caseworker", "view_transcript", "call-a", "complaint_handling", REASON,
+                            **fields)
         if mismatch:
             with pytest.raises(AccessRefused, match=f"request_mismatch.*{mismatch}") as err:
                 access.view_transcript(req)
@@ -125,40 +137,49 @@ def test_request_fields_that_contradict_the_call_record_are_refused(fields, mism
 def test_a_clinician_reaches_only_their_own_calls(store, pseudonymiser):
     with warehouse.connect(store / "warehouse.duckdb") as conn:
         access = layer(conn, store, pseudonymiser, "gp_practice")
-        own = AccessRequest("dr-lee", "clinician", "view_transcript", "call-a", "patient_care", REASON)
+        own = AccessRequest("oidc:dr-lee", "clinician", "view_transcript", "call-a", "patient_care", REASON)
         assert "transcript of call-a" in access.view_transcript(own)
         with pytest.raises(AccessRefused, match="not_own_call"):
-            access.view_transcript(AccessRequest("dr-lee", "clinician", "view_transcript", "call-b",
+            access.view_transcript(AccessRequest("oidc:dr-lee", "clinician", "view_transcript", "call-b",
                                                  "patient_care", REASON))
 
 
 def test_a_police_release_needs_a_recorded_approval_by_an_authorising_role_first(store, pseudonymiser):
     with warehouse.connect(store / "warehouse.duckdb") as conn:
         access = layer(conn, store, pseudonymiser, "ombudsman")
-        req = AccessRequest("sec-1", "security_officer", "download_audio", "call-a", "police",
+        req = AccessRequest("oidc:sec-1", "security_officer", "download_audio", "call-a", "police",
                             "police request reference for an assault investigation", call_time="2026-03-02 10:14",
                             staff_member="dr-lee", external_number="+44 7700 900123")
         with pytest.raises(AccessRefused, match="needs_approval"):
             access.download(req, store / "out")
+        def approve(approver, role, reason, for_user="oidc:sec-1"):
+            return approvals.approve_call(access, approver=approver, role=role, call_id="call-a", purpose="police",
+                                          for_user=for_user, reason=reason)
         with pytest.raises(AccessRefused, match="cannot_authorise"):  # not an authorising role
-            access.approve("cw-1", "caseworker", "call-a", "police", "sec-1", "looks fine to me honestly")
-        with pytest.raises(AccessRefused, match="self_approval"):
-            access.approve("sec-1", "information_rights", "call-a", "police", "sec-1", "approving my own request")
-        access.approve("ir-1", "information_rights", "call-a", "police", "sec-1",
-                       "police disclosure form checked and signed")
+            approve("oidc:cw-1", "caseworker", "looks fine to me honestly")
+        with pytest.raises(AccessRefused, match="self_approval"):  # sec-1 holds an authorising role too
+            approve("oidc:sec-1", "information_rights", "approving my own request")
+        with pytest.raises(AccessRefused, match="self_approval"):  # the same person, however it is typed
+            approve("OIDC:Mallory ", "information_rights", "approving my own request", for_user="oidc:mallory")
+        with pytest.raises(AccessRefused, match="role_not_granted"):  # a role claimed, not granted
+            approve("oidc:cw-1", "information_rights", "police disclosure form checked and signed")
+        approve("oidc:ir-1", "information_rights", "police disclosure form checked and signed")
         copy = access.download(req, store / "out")
         assert copy.read_bytes().startswith(b"RIFF")
         actions = conn.execute("SELECT action, outcome FROM governance.audit ORDER BY seq").fetchall()
-    assert actions == [("download_audio", "refused:needs_approval"), ("approve", "refused:cannot_authorise"),
-                       ("approve", "refused:self_approval"), ("approve", "granted:for sec-1"),
-                       ("download_audio", "granted")]
+        assert approvals.pending(conn) == []  # refused approvals leave nothing in the queue
+    assert [a for a, _ in actions] == ["download_audio"] + ["approve"] * 5 + ["download_audio"]
+    assert [o.split(" ")[0] for _, o in actions] == [
+        "refused:needs_approval", "refused:cannot_authorise", "refused:self_approval", "refused:self_approval",
+        "refused:role_not_granted", "granted:request", "granted"]
+    assert actions[5][1].endswith("for oidc:sec-1")
 
 
 def test_the_audit_trail_holds_no_callers_personal_data(store, pseudonymiser):
     with warehouse.connect(store / "warehouse.duckdb") as conn:
         access = layer(conn, store, pseudonymiser, "ombudsman")
         access.view_transcript(AccessRequest(
-            "cw-1", "caseworker", "view_transcript", "call-a", "complaint_handling",
+            "oidc:cw-1", "caseworker", "view_transcript", "call-a", "complaint_handling",
             "Mary Jones rang back on 07700 900123 about her complaint", external_number=NUMBER,
             parties="Mary Jones and her son David Jones", nature="complaint about pain relief"))
         rows = conn.execute("SELECT * FROM governance.audit").fetchall()
@@ -187,7 +208,7 @@ def test_audit_verify_detects_edits_removals_reordering_and_a_cut_tail(tamper, p
     with warehouse.connect(db) as conn:
         access = layer(conn, store, pseudonymiser, "ombudsman")
         for n in range(5):
-            req = AccessRequest(f"cw-{n}", "caseworker", "listen", "call-a",
+            req = AccessRequest(f"oidc:cw-{n or 1}", "caseworker", "listen", "call-a",
                                 "complaint_handling" if n % 2 else "quality", REASON)
             try:
                 access.listen(req)
@@ -211,7 +232,13 @@ def test_the_cli_serves_a_granted_request_and_refuses_a_forbidden_one(store):
 
     env = {"CALLCANON_DATA": str(store), "CALLCANON_WAREHOUSE": str(store / "warehouse.duckdb"),
            "CALLCANON_AUDIT_HEAD": str(store / "head.json"), "CALLCANON_POLICY": "ombudsman"}
-    base = ["--user", "an-1", "--reason", REASON]
+    base = ["--reason", REASON]
+    # Who asks is this operating-system account, never a typed name; it acts only in granted roles.
+    claimed = CliRunner().invoke(main, ["access", "transcript", "call-a", "--role", "caseworker",
+                                        "--purpose", "complaint_handling", *base], env=env)
+    assert claimed.exit_code == 1 and "role_not_granted" in claimed.output, claimed.output
+    assert CliRunner().invoke(main, ["access", "transcript", "call-a", "--user", "cw-1"], env=env).exit_code == 2
+    grant_this_account(store / "warehouse.duckdb", "caseworker", "data_analyst")
     granted = CliRunner().invoke(main, ["access", "transcript", "call-a", "--role", "caseworker",
                                         "--purpose", "complaint_handling", *base], env=env)
     assert granted.exit_code == 0 and "transcript of call-a" in granted.output, granted.output
@@ -226,7 +253,7 @@ def test_the_cli_serves_a_granted_request_and_refuses_a_forbidden_one(store):
     assert listened.exit_code == 0 and listened.stdout_bytes.startswith(b"RIFFaudio of call-a")
     assert sorted(store.rglob("*")) == files_before
     verified = CliRunner().invoke(main, ["audit", "verify"], env=env)
-    assert verified.exit_code == 0 and "3 records, chain intact" in verified.output
+    assert verified.exit_code == 0 and "4 records, chain intact" in verified.output
 
 
 def test_rights_requests_find_calls_by_each_criterion_and_build_a_subject_access_package(store, pseudonymiser):
@@ -240,7 +267,7 @@ def test_rights_requests_find_calls_by_each_criterion_and_build_a_subject_access
         access = layer(conn, store, pseudonymiser, "ombudsman")
 
         def search(**criteria):
-            req = AccessRequest("ir-1", "information_rights", "search_calls", "", "subject_access", REASON)
+            req = AccessRequest("oidc:ir-1", "information_rights", "search_calls", "", "subject_access", REASON)
             return access.search_calls(req, CallQuery(**criteria))
 
         assert search(external_number="+44 (0)7700 900123") == ["call-a"]  # any format of the number
@@ -251,10 +278,10 @@ def test_rights_requests_find_calls_by_each_criterion_and_build_a_subject_access
         with pytest.raises(AccessRefused, match="no_criteria"):
             search()
         with pytest.raises(AccessRefused, match="action_not_allowed"):
-            access.search_calls(AccessRequest("cw-1", "caseworker", "search_calls", "", "complaint_handling",
+            access.search_calls(AccessRequest("oidc:cw-1", "caseworker", "search_calls", "", "complaint_handling",
                                               REASON), CallQuery(person_name="Mary Jones"))
 
-        req = AccessRequest("ir-1", "information_rights", "export", "", "subject_access",
+        req = AccessRequest("oidc:ir-1", "information_rights", "export", "", "subject_access",
                             "subject access request received by post and identity checked")
         package = access.subject_access_package(req, CallQuery(external_number="07700 900123"), store / "sar")
         records = conn.execute("SELECT action, outcome FROM governance.audit WHERE seq > 7 ORDER BY seq").fetchall()
@@ -272,7 +299,8 @@ def test_the_cli_builds_a_subject_access_package(store):
 
     env = {"CALLCANON_DATA": str(store), "CALLCANON_WAREHOUSE": str(store / "warehouse.duckdb"),
            "CALLCANON_AUDIT_HEAD": str(store / "head.json"), "CALLCANON_POLICY": "ombudsman"}
-    base = ["--user", "ir-1", "--role", "information_rights", "--purpose", "subject_access", "--reason", REASON]
+    grant_this_account(store / "warehouse.duckdb", "information_rights")
+    base = ["--role", "information_rights", "--purpose", "subject_access", "--reason", REASON]
     found = CliRunner().invoke(main, ["access", "search", *base, "--staff", "dr-khan"], env=env)
     assert found.exit_code == 0 and found.output.split() == ["call-b"], found.output
     sar = CliRunner().invoke(main, ["sar", *base, "--caller-number", "07700900456",

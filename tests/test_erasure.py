@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from conftest import grant_this_account
 
 pytestmark = pytest.mark.e2e
 
@@ -94,7 +95,7 @@ def releases_before_erasure(data: Path, target: str, number: str) -> list[Path]:
     """A subject access package and an audio download written to disk before the erasure."""
     from pipelines.cli import main
 
-    base = ["--user", "ir-1", "--role", "information_rights", "--purpose", "subject_access",
+    base = ["--role", "information_rights", "--purpose", "subject_access",
             "--reason", "subject access request SAR-2026-7 from the caller"]
     out = data.parent / "releases"
     sar = CliRunner().invoke(main, ["sar", *base, "--caller-number", number, "--to", str(out / "sar")])
@@ -106,7 +107,7 @@ def releases_before_erasure(data: Path, target: str, number: str) -> list[Path]:
     assert index["mentions_in_other_records"][0]["fields"] == ["transferred_from"]
     exported = (package / target / f"{target}.json").read_text()
     assert "queue" not in exported and "caller_reference" not in exported  # no unknown fields leave
-    download = CliRunner().invoke(main, ["access", "download", target, *base[:4], "--purpose", "subject_access",
+    download = CliRunner().invoke(main, ["access", "download", target, *base[:2], "--purpose", "subject_access",
                                          "--reason", base[-1], "--to", str(out / "download")])
     assert download.exit_code == 0, download.output
     return [package, Path(download.output.strip())]
@@ -122,6 +123,7 @@ def test_an_erasure_request_leaves_no_trace_of_the_call_on_disk(pipeline_run, tm
     with duckdb.connect(str(db), read_only=True) as conn:
         number = conn.execute("SELECT external_number FROM casework.calls WHERE call_id = ?", [target]).fetchone()[0]
     plant_survivors(data, db, target, other, number, pipeline_run.calls[1].call_date)
+    grant_this_account(db, "information_rights")  # the data host's account, as an administrator granted it
     released = releases_before_erasure(data, target, number)
     assert all(p.exists() for p in released)
     with duckdb.connect(str(db), read_only=True) as conn:
@@ -218,6 +220,7 @@ def test_a_reader_holding_the_analytics_copy_never_fails_a_run(pipeline_run, tmp
 
     data = relocated_copy(pipeline_run, tmp_path / "data", monkeypatch)
     copy = data / "analytics.duckdb"
+    grant_this_account(data / "warehouse.duckdb", "information_rights")
     today = date.today()
     new = [dataclasses.replace(c, call_id=f"call-{today:%Y%m%d}-0901")  # not one of the session's ids
            for c in demo_calls.build_calls(1, today, seed=5, days=1, expired=False)]

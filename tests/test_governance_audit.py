@@ -12,6 +12,7 @@ from datetime import date
 import duckdb
 import pytest
 from click.testing import CliRunner
+from conftest import grant_this_account
 
 from assets import warehouse
 from assets.audio.vault import AudioVault
@@ -33,6 +34,7 @@ def site(tmp_path, monkeypatch):
         add_calls(conn, tmp_path, [SynthCall("call-a", DAY, external_number="07700900123")],
                   vault=AudioVault(load_audio_key()))
         analytics.publish(conn, tmp_path / "analytics.duckdb")  # what `callcanon search` reads
+    grant_this_account(tmp_path / "warehouse.duckdb", "information_rights")  # a governance role (ombudsman)
     return tmp_path
 
 
@@ -68,8 +70,10 @@ def test_each_governance_command_is_audited_with_the_accounts_name_and_its_reaso
         assert conn.execute(in_copy).fetchone()[0] == 0
     records = _audit(site)
     assert [r[2] for r in records] == ["hold_place", "hold_release", "case_activity", "restrict", "phrase_search"]
-    # The actor is the operating-system account that ran the command, never something typed.
-    assert {r[0] for r in records} == {ME}
+    # The actor is the operating-system account that ran the command, never something typed, in the
+    # governance role an administrator granted it.
+    assert {r[0] for r in records} == {f"os:{ME.casefold()}"}
+    assert {r[1] for r in records[:4]} == {"information_rights"}
     # The reason, pseudonymised like every reason in the trail (a reference becomes a token).
     reasons = ("litigation", "settled", "casework update", "restriction request")
     for record, words in zip(records, reasons, strict=False):
@@ -96,3 +100,17 @@ def test_without_the_audit_signing_key_nothing_is_changed(site, monkeypatch):
     assert result.exit_code != 0 and "audit_signing" in result.output and "Traceback" not in result.output
     with warehouse.connect(site / "warehouse.duckdb", read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM governance.restrictions").fetchone()[0] == 0
+
+
+def test_an_account_without_a_granted_governance_role_changes_nothing(site):
+    """The role is the administrator's grant, not the person's say: once revoked, the same account
+    is refused with the command that fixes it, and nothing is restricted or recorded."""
+    from assets.access import identities
+
+    with warehouse.connect(site / "warehouse.duckdb") as conn:
+        identities.revoke(conn, f"os:{ME}", "information_rights", by="test-administrator")
+    result = _cli("restrict", "--kind", "call", "--value", "call-a", "--reason", "RR-2026-4 request")
+    assert result.exit_code != 0 and "callcanon users grant" in result.output, result.output
+    with warehouse.connect(site / "warehouse.duckdb", read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM governance.restrictions").fetchone()[0] == 0
+    assert _audit(site) == []

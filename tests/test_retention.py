@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 from click.testing import CliRunner
+from conftest import grant_this_account
 
 from assets import retention, warehouse
 from assets.access.subjects import call_ref
@@ -214,6 +215,7 @@ def test_dry_run_lists_what_would_go_and_changes_nothing(store, monkeypatch):
 
     store.add(SynthCall("d1", DAY), SynthCall("d2", DAY + timedelta(days=20)))
     monkeypatch.setenv("CALLCANON_WAREHOUSE", str(store.db))
+    grant_this_account(store.db, "information_rights")
     before = store.db.read_bytes()
     out = CliRunner().invoke(main, ["retention", "--dry-run", "--as-of", (DAY + timedelta(days=40)).isoformat()])
     assert out.exit_code == 0, out.output
@@ -239,6 +241,7 @@ def test_erase_dry_run_names_the_calls_and_a_person_by_name_is_a_clear_error(sto
 
     store.add(SynthCall("q1", DAY, external_number="+447700900333"), SynthCall("q2", DAY))
     monkeypatch.setenv("CALLCANON_WAREHOUSE", str(store.db))
+    grant_this_account(store.db, "information_rights")
     out = CliRunner().invoke(main, ["erase", "--kind", "number", "--value", "07700 900333", "--reason", "ER-9",
                                     "--dry-run"])
     assert out.exit_code == 0, out.output

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = ["GENESIS", "FIELDS", "Verification", "append", "chain_key", "fingerprint", "head_path", "read_head",
-           "record_processing", "verify", "witness_path"]
+           "recent", "record_processing", "verify", "witness_path"]
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "recorded_at", "actor", "role", "action", "object", "subject", "purpose", "reason", "outcome",
@@ -99,6 +99,12 @@ def record_processing(conn, key: bytes, *, stage: str, scope: str, calls: int, r
                   object=f"call_date:{scope}", purpose="automated_processing", reason=f"Dagster run {run_id}",
                   request=json.dumps({"calls": calls}), head=head, signer=signer,
                   witness=witness)
+
+
+def recent(conn, limit: int = 200) -> list[tuple]:
+    """The newest records, newest first: (seq, recorded_at, actor, role, action, object, purpose, outcome)."""
+    return conn.execute("SELECT seq, recorded_at, actor, role, action, object, purpose, outcome FROM governance.audit "
+                        "ORDER BY seq DESC LIMIT ?", [limit]).fetchall()
 
 
 @dataclass

@@ -20,22 +20,30 @@ GOVERNANCE_ROLE = "operator"  # whoever can run the callcanon CLI on the pipelin
 ANALYST_ROLE = "analyst"
 
 
+ADMINISTRATOR_ROLE = "administrator"  # `callcanon users`: the data host's administrator
+
+
 def actor() -> str:
     """The account this process runs as, from the operating system."""
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
+def os_identity() -> str:
+    """The CLI's identity: the operating-system account, as `callcanon users` names it."""
+    return f"os:{actor().casefold()}"
+
+
 def record_action(conn, key: bytes, pseudonymiser: Pseudonymiser, *, action: str, reason: str | None,
                   object: str | None = None, subject: str | None = None, details: dict | None = None,
-                  outcome: str = "done") -> int:
+                  outcome: str = "done", role: str = GOVERNANCE_ROLE, who: str | None = None) -> int:
     """One governance command, after it ran (`object`/`subject` as call refs or tokens only)."""
-    return audit.append(conn, key, actor=actor(), role=GOVERNANCE_ROLE, action=action, outcome=outcome,
+    return audit.append(conn, key, actor=who or os_identity(), role=role, action=action, outcome=outcome,
                         object=object, subject=subject, purpose="governance",
                         reason=pseudonymiser.redact(reason or "").text,
                         request=json.dumps(details or {}, sort_keys=True, default=str))
 
 
 def record_search(conn, key: bytes, pseudonymiser: Pseudonymiser, *, phrase: str, by: str, outcome: str) -> int:
-    return audit.append(conn, key, actor=actor(), role=ANALYST_ROLE, action="phrase_search", outcome=outcome,
+    return audit.append(conn, key, actor=os_identity(), role=ANALYST_ROLE, action="phrase_search", outcome=outcome,
                         purpose="analysis", reason=None,
                         request=json.dumps({"phrase": pseudonymiser.redact(phrase).text, "by": by}, sort_keys=True))

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 
 from assets import locations, warehouse
-from assets.access import audit, releases, traces
+from assets.access import audit, identities, releases, traces
 from assets.access.requests import AccessRefused, AccessRequest, CallQuery, says_something
 from assets.access.subjects import call_ref, matching_calls
 from assets.audio import vault as audio_vault
@@ -53,6 +53,8 @@ class AccessLayer:
         role = self.policy.access.roles.get(req.role)
         if role is None:
             return "unknown_role", f"no role '{req.role}' in the {self.policy.name} policy"
+        if not identities.holds(self.conn, req.user, req.role):  # roles are granted, never claimed
+            return "role_not_granted", f"the {req.role} role is not granted to {req.user}"
         if req.action not in PERSONAL_ACTIONS or req.action not in role.may:
             return "action_not_allowed", f"a {req.role} may not {req.action.replace('_', ' ')}"
         if req.purpose not in role.purposes:
@@ -72,9 +74,14 @@ class AccessLayer:
             return "request_mismatch", f"the request's {mismatch} does not match the call's record: check the call id"
         if req.purpose in self.policy.access.needs_approval and not self._approved(req):
             return "needs_approval", f"'{req.purpose}' releases need a recorded approval by an authorising role first"
-        if role.scope == "own_calls" and call[1] != req.user:
+        if role.scope == "own_calls" and (not call[1] or call[1].lower() != self._staff_id(req.user)):
             return "not_own_call", f"a {req.role} may reach only calls where they are the staff member"
         return None
+
+    def _staff_id(self, user: str) -> str | None:
+        """Whose calls are "own": the staff id an administrator recorded for the identity."""
+        staff = identities.staff_id(self.conn, identities.normalise(user))
+        return staff.lower() if staff else None
 
     def _contradiction(self, req: AccessRequest, call: tuple) -> str | None:
         """The request field (if any) that contradicts the call record: a request naming one
@@ -93,7 +100,7 @@ class AccessLayer:
     def _approved(self, req: AccessRequest) -> bool:
         return bool(self.conn.execute(
             "SELECT count(*) FROM governance.access_approvals WHERE call_ref = ? AND purpose = ? AND for_user = ?",
-            [call_ref(req.call_id), req.purpose, req.user]).fetchone()[0])
+            [call_ref(req.call_id), req.purpose, identities.normalise(req.user)]).fetchone()[0])
 
     def _request_fields(self, req: AccessRequest) -> str:
         """The request fields as the audit keeps them: numbers as tokens, free text pseudonymised."""
@@ -103,12 +110,14 @@ class AccessLayer:
             "external_number": p.token("PHONE_NUMBER", req.external_number) if req.external_number else None,
             "parties": p.redact(req.parties).text if req.parties else None,
             "nature": p.redact(req.nature).text if req.nature else None,
+            "session": req.session,
         }, sort_keys=True)
 
-    def _record(self, req: AccessRequest, outcome: str, number: str | None) -> int:
+    def _record(self, req: AccessRequest, outcome: str, number: str | None, object: str | None = None) -> int:
         return audit.append(
             self.conn, self.key, actor=req.user, role=req.role, action=req.action, outcome=outcome,
-            object=call_ref(req.call_id), subject=self.pseudonymiser.token("PHONE_NUMBER", number) if number else None,
+            object=object or call_ref(req.call_id),
+            subject=self.pseudonymiser.token("PHONE_NUMBER", number) if number else None,
             purpose=req.purpose, reason=self.pseudonymiser.redact(req.reason or "").text,
             request=self._request_fields(req), head=self.head)
 
@@ -126,7 +135,7 @@ class AccessLayer:
                                "to": str(query.date_to) if query.date_to else None,
                                "staff_member": query.staff_member, "external_number": number_token,
                                "complaint": call_ref(query.complaint_id) if query.complaint_id else None,
-                               "person": person_token}, sort_keys=True)
+                               "person": person_token, "session": req.session}, sort_keys=True)
         if refusal is None and not any((query.date_from, query.date_to, query.staff_member, query.external_number,
                                         query.complaint_id, query.person_name)):
             refusal = ("no_criteria", "give at least one search criterion (listing every call is browsing)")
@@ -233,18 +242,33 @@ class AccessLayer:
         releases.record(self.conn, kind="download_audio", call_id=req.call_id, path=out, actor=req.user)
         return out
 
-    def export(self, req: AccessRequest, dest_dir: Path) -> Path:
-        """The call's metadata and transcript as JSON (portability). Only the modelled fields:
-        the unknown sidecar fields (`extra`) may be about anyone, so none leave in an export."""
+    def download_to_browser(self, req: AccessRequest) -> io.BytesIO:
+        """The audio as a download the portal streams to the requester's browser, unsealed in
+        memory: recorded as a release that left this host (nothing is left here to remove)."""
+        _expect(req, "download_audio")
+        call = self.authorise(req)
+        audio = self.vault.open(self._audio(call), req.call_id)
+        releases.record_sent(self.conn, kind="download_audio", call_id=req.call_id, actor=req.user,
+                             to=f"browser session {req.session}")
+        return audio
+
+    def export_document(self, req: AccessRequest) -> dict:
+        """The call's metadata and transcript (portability), after the audited decision. Only the
+        modelled fields: the unknown sidecar fields (`extra`) may be about anyone, so none leave."""
         _expect(req, "export")
         self.authorise(req)
         meta = self.conn.execute(f"SELECT {', '.join(EXPORTED_FIELDS)} FROM casework.calls WHERE call_id = ?",
                                  [req.call_id]).fetchdf()
         text = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
+        return {"call": json.loads(meta.to_json(orient="records", date_format="iso"))[0],
+                "transcript": text[0] if text else None}
+
+    def export(self, req: AccessRequest, dest_dir: Path) -> Path:
+        """The export written as JSON into `dest_dir` (the data host's route)."""
+        document = self.export_document(req)
         dest_dir.mkdir(parents=True, exist_ok=True)
         out = dest_dir / f"{req.call_id}.json"
-        out.write_text(json.dumps({"call": json.loads(meta.to_json(orient="records", date_format="iso"))[0],
-                                   "transcript": text[0] if text else None}, indent=1))
+        out.write_text(json.dumps(document, indent=1))
         releases.record(self.conn, kind="export", call_id=req.call_id, path=out, actor=req.user)
         return out
 
@@ -254,30 +278,3 @@ class AccessLayer:
         if call[5] is not None or stored is None or not stored.exists():
             raise FileNotFoundError("the call's audio is no longer held (retention or erasure)")
         return stored
-
-    # --- approvals ------------------------------------------------------------------------
-
-    def approve(self, approver: str, approver_role: str, call_id: str, purpose: str, for_user: str,
-                reason: str) -> int:
-        """Record an authorising role's approval of a release (disciplinary, police), audited."""
-        req = AccessRequest(approver, approver_role, "approve", call_id, purpose, reason)
-        role = self.policy.access.roles.get(approver_role)
-        refusal = None
-        if role is None or purpose not in role.authorises:
-            refusal = ("cannot_authorise", f"a {approver_role} may not authorise '{purpose}' releases")
-        elif approver == for_user:
-            refusal = ("self_approval", "nobody may approve their own release")
-        elif not says_something(reason):
-            refusal = ("no_reason", "give the reason for the approval")
-        number = self.conn.execute("SELECT external_number FROM casework.calls WHERE call_id = ?",
-                                   [call_id]).fetchone()
-        if refusal is None and number is None:
-            refusal = ("no_such_call", "no such call")
-        if refusal:
-            seq = self._record(req, f"refused:{refusal[0]}", number[0] if number else None)
-            raise AccessRefused(refusal[0], refusal[1], seq)
-        seq = self._record(req, f"granted:for {for_user}", number[0])
-        warehouse.insert_row(self.conn, "governance.access_approvals", call_ref=call_ref(call_id), purpose=purpose,
-                             for_user=for_user, approved_by=approver, approver_role=approver_role,
-                             approved_at=warehouse.utcnow(), audit_seq=seq)
-        return seq

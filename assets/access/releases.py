@@ -35,6 +35,23 @@ def record(conn, *, kind: str, call_id: str, path: Path, actor: str, audit_seq: 
                          audit_seq=audit_seq)
 
 
+def record_sent(conn, *, kind: str, call_id: str, actor: str, to: str) -> None:
+    """A copy sent over the network (the portal's downloads): on record for the erasure
+    certificate, already marked removed because no copy was written on this host."""
+    now = warehouse.utcnow()
+    warehouse.insert_row(conn, "governance.releases", kind=kind, call_ref=call_ref(call_id), path=to,
+                         released_at=now, actor=actor, removed_at=now, removed_by="sent, not stored here")
+
+
+def mark_sent(conn, path: Path, to: str) -> None:
+    """Releases written under `path` only to be sent on (the portal zips a subject access package
+    and streams it), after the folder was removed: on record as sent, nothing left here."""
+    folder = str(Path(path).resolve())
+    conn.execute("UPDATE governance.releases SET path = ?, removed_at = ?, removed_by = 'sent, not stored here' "
+                 "WHERE (path = ? OR starts_with(path, ?)) AND removed_at IS NULL",
+                 [to, warehouse.utcnow(), folder, folder + os.sep])
+
+
 def outstanding(conn, call_ids: list[str]) -> list[tuple[int, str, str, str]]:
     """(release_id, kind, call_ref, path) of the calls' releases not yet removed."""
     return conn.execute(

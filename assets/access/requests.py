@@ -24,6 +24,7 @@ class AccessRequest:
     external_number: str | None = None
     parties: str | None = None
     nature: str | None = None
+    session: str | None = None  # the portal session's reference, for the audit record
 
 
 @dataclass(frozen=True)

@@ -50,3 +50,10 @@ def link_call(conn, call_id: str, complaint_id: str, last_activity: date | None 
     return bool(conn.execute(
         "UPDATE casework.calls SET complaint_id = ?, case_last_activity = coalesce(?, case_last_activity) "
         "WHERE call_id = ? RETURNING call_id", [complaint_id, last_activity, call_id]).fetchall())
+
+
+def retention_status(conn) -> list[tuple]:
+    """Per data class: (data_class, items deleted, last deletion, newest call date deleted) from the
+    retention log, for governance's page in the portal."""
+    return conn.execute("SELECT data_class, count(*), max(run_at), max(call_date) FROM governance.retention_log "
+                        "GROUP BY data_class ORDER BY data_class").fetchall()

@@ -40,9 +40,10 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+# Who is asking is the operating-system account (`os:NAME`), never typed; the role must be one an
+# administrator granted it (`callcanon users grant`). People use the portal; this is the data host's.
 _REQUEST = [
-    click.option("--user", required=True, help="who is asking (their user id)"),
-    click.option("--role", required=True, help="a role of the policy profile"),
+    click.option("--role", required=True, help="a role of the policy profile granted to this account"),
     click.option("--purpose", required=True, help="e.g. complaint_handling, quality, subject_access, police"),
     click.option("--reason", required=True, help="why, in words (browsing is refused)"),
     click.option("--call-time", help="date and time of the call, if known"),
@@ -66,12 +67,13 @@ def _access(action: str):
     def wrap(f):
         @functools.wraps(f)
         def command(call_id, **kwargs):
+            from assets.access.governance_log import os_identity
             from assets.access.layer import AccessRefused, AccessRequest
             from assets.audio.decoding import AudioProblem
 
-            fields = {k: kwargs.pop(k) for k in ("user", "role", "purpose", "reason", "call_time",
+            fields = {k: kwargs.pop(k) for k in ("role", "purpose", "reason", "call_time",
                                                   "staff_member", "external_number", "parties", "nature")}
-            req = AccessRequest(action=action, call_id=call_id, **fields)
+            req = AccessRequest(user=os_identity(), action=action, call_id=call_id, **fields)
             with _warehouse() as conn:
                 try:
                     return f(_access_layer(conn), req, **kwargs)
@@ -139,19 +141,20 @@ _CRITERIA = [
 def _rights_request(f):
     """Options and error handling shared by the rights-request commands."""
     @functools.wraps(f)
-    def command(user, role, purpose, reason, date_from, date_to, staff_member, number, complaint_id,
+    def command(role, purpose, reason, date_from, date_to, staff_member, number, complaint_id,
                 person_name, **kwargs):
+        from assets.access.governance_log import os_identity
         from assets.access.layer import AccessRefused, AccessRequest, CallQuery
 
         query = CallQuery(date_from.date() if date_from else None, date_to.date() if date_to else None,
                           staff_member, number, complaint_id, person_name)
         with _warehouse() as conn:
             try:
-                return f(_access_layer(conn), AccessRequest(user, role, "search_calls", "", purpose, reason),
+                return f(_access_layer(conn), AccessRequest(os_identity(), role, "search_calls", "", purpose, reason),
                          query, **kwargs)
             except AccessRefused as exc:
                 raise click.ClickException(str(exc)) from exc
-    for option in reversed(_REQUEST[:4] + _CRITERIA):
+    for option in reversed(_REQUEST[:3] + _CRITERIA):
         command = option(command)
     return command
 
@@ -184,20 +187,21 @@ _sar_command(main)  # the same command at the top level, where a rights officer 
 
 @access.command("approve")
 @click.argument("call_id")
-@click.option("--user", required=True, help="the approver")
-@click.option("--role", required=True, help="an authorising role of the policy profile")
+@click.option("--role", required=True, help="an authorising role granted to this account")
 @click.option("--purpose", required=True, help="the release purpose, e.g. disciplinary or police")
-@click.option("--for-user", required=True, help="whose release this approves")
+@click.option("--for-user", required=True, help="the identity whose release this approves (not this account)")
 @click.option("--reason", required=True)
-def access_approve(call_id, user, role, purpose, for_user, reason) -> None:
-    """Record an approval a disciplinary or police release needs first."""
+def access_approve(call_id, role, purpose, for_user, reason) -> None:
+    """Record an approval a disciplinary or police release needs first (the portal's approvals
+    queue is the usual route); the approver is this account, never the requester."""
+    from assets.access import approvals
+    from assets.access.governance_log import os_identity
     from assets.access.layer import AccessRefused
 
     with _warehouse() as conn:
         try:
-            seq = _access_layer(conn).approve(user, role, call_id, purpose, for_user, reason)
+            seq = approvals.approve_call(_access_layer(conn), approver=os_identity(), role=role, call_id=call_id,
+                                         purpose=purpose, for_user=for_user, reason=reason)
         except AccessRefused as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"approved (audit record {seq})")
-
-

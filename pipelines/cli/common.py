@@ -91,3 +91,25 @@ def _subject(f):
         command = option(command)
     return command
 
+
+
+def _policy():
+    from assets.policy import load_policy
+
+    return load_policy(Settings.from_env().policy)
+
+
+def _governor(conn) -> tuple[str, str]:
+    """(identity, role) of whoever runs a governance command: the operating-system account, which
+    an administrator must have added (`callcanon users add os:NAME`) and granted one of the policy's
+    governance roles. Nothing the person types says who they are or what they may do."""
+    from assets.access import governance_log, identities
+
+    who = governance_log.os_identity()
+    governing = _policy().access.governing()
+    for role in governing:
+        if identities.holds(conn, who, role):
+            return who, role
+    raise click.ClickException(
+        f"{who} holds none of the policy's governance roles ({', '.join(governing)}): an administrator grants "
+        f"one with `callcanon users add {who}` and `callcanon users grant {who} ROLE`")

@@ -116,6 +116,25 @@ def demo(n_calls: int) -> None:
     click.echo("  theme trends: marts.theme_trends in the copy; see notebooks/theme_trends.ipynb")
     click.echo(f"Governance review pack: {pack}")
     click.echo("Dagster UI: make ui   (or: dagster dev -w workspace.yaml)")
+    _demo_people(settings)
+
+
+def _demo_people(settings) -> None:
+    """Demo portal accounts, one per role, their passwords printed once (new on every demo run)."""
+    from assets import warehouse
+    from assets.access import governance_log
+    from assets.policy import load_policy
+    from assets.synthetic import demo_people
+
+    with _warehouse() as conn, warehouse.transaction(conn):
+        made = demo_people.create(conn, load_policy(settings.policy), by=governance_log.os_identity(),
+                                  os_identity=governance_log.os_identity())
+    click.echo("Portal (people's one door to personal data): callcanon portal   then open "
+               "http://127.0.0.1:8080/login")
+    click.echo(f"  demo accounts under the {settings.policy} policy (passwords new on every demo run):")
+    for name, roles, password in made:
+        click.echo(f"    {name:28} {password:24} {', '.join(roles)}")
+    click.echo(f"  {governance_log.os_identity()} holds the governance roles for the CLI (callcanon users list)")
 
 
 def _speak_with_progress(calls, directory) -> None:

@@ -8,16 +8,24 @@ from datetime import date
 import click
 
 from assets.settings import Settings
-from pipelines.cli.common import _audit_ready, _key, _pseudonymiser, _subject, _warehouse
+from pipelines.cli.common import _audit_ready, _governor, _key, _pseudonymiser, _subject, _warehouse
 from pipelines.cli.group import main
 
 
 def _record(conn, action: str, reason: str | None, **fields) -> None:
-    """The governance command's audit record: the OS account that ran it, and its reason."""
+    """The governance command's audit record: the OS account that ran it, the governance role an
+    administrator granted it, and its reason."""
     from assets.access import audit, governance_log
 
+    who, role = _governor(conn)
     governance_log.record_action(conn, audit.chain_key(_key("pseudonym")), _pseudonymiser(), action=action,
-                                 reason=reason, **fields)
+                                 reason=reason, who=who, role=role, **fields)
+
+
+def _governing() -> None:
+    """Refuse before changing anything when this account holds no governance role."""
+    with _warehouse() as conn:
+        _governor(conn)
 
 
 _REASON = click.option("--reason", required=True, help="the request's or matter's reference (no personal data)")
@@ -35,6 +43,7 @@ def retention_cmd(as_of, dry_run: bool, reason: str | None) -> None:
     as_of = as_of.date() if as_of else date.today()
     if dry_run:
         with _warehouse(read_only=True) as conn:
+            _governor(conn)  # the list names calls: a governance role's to see
             go, held = retention.plan(conn, load_policy(Settings.from_env().policy), _pseudonymiser(), as_of)
         for d in go:
             click.echo(f"would delete  {d.data_class:18} {d.call_id}  (call {d.call_date}, kept to {d.expires_on}, "
@@ -47,6 +56,7 @@ def retention_cmd(as_of, dry_run: bool, reason: str | None) -> None:
     if not reason:
         raise click.UsageError("give --reason: a sweep run by hand deletes data and is audited")
     _audit_ready()
+    _governing()
     from pipelines.runner import dagster_instance, sweep_retention
 
     with dagster_instance() as instance:
@@ -70,6 +80,7 @@ def erase(kind: str, value: str, reason: str, dry_run: bool, names: tuple[str, .
     pseudonymiser = _pseudonymiser()
     settings = Settings.from_env()
     with _warehouse(read_only=dry_run) as conn:
+        _governor(conn)  # even a dry run names the subject's calls
         if dry_run:
             todo = retention.plan_erasure(conn, pseudonymiser, kind, value)
             for call_id in todo.calls:
@@ -100,6 +111,7 @@ def hold_place(kind: str, value: str, reason: str) -> None:
     from assets import retention
     from assets.access.subjects import call_ref, subject_ref
     _audit_ready()
+    _governing()
     with _warehouse() as conn:
         hold_id = retention.place_hold(conn, _pseudonymiser(), kind, value, reason)
         _record(conn, "hold_place", reason, object=f"hold:{hold_id}",
@@ -113,6 +125,7 @@ def hold_place(kind: str, value: str, reason: str) -> None:
 def hold_release(hold_id: int, reason: str) -> None:
     from assets import retention
     _audit_ready()
+    _governing()
     with _warehouse() as conn:
         if not retention.release_hold(conn, hold_id):
             raise click.ClickException(f"no active legal hold {hold_id}")
@@ -141,6 +154,7 @@ def case(complaint: str, last_activity, link_call: str | None, reason: str) -> N
     from assets import retention
     from assets.access.subjects import call_ref
     _audit_ready()
+    _governing()
     with _warehouse() as conn:
         if link_call and not retention.link_call(conn, link_call, complaint, last_activity.date()):
             raise click.ClickException(f"no call {link_call}")
@@ -161,6 +175,7 @@ def restrict(kind: str, value: str, reason: str) -> None:
     from assets.canon import restrictions
     from assets.warehouse import analytics
     _audit_ready()
+    _governing()
     settings = Settings.from_env()
     with _warehouse() as conn:
         n = restrictions.restrict(conn, _pseudonymiser(), kind, value, reason)

@@ -123,3 +123,50 @@ CREATE TABLE IF NOT EXISTS governance.publications (
     group_name VARCHAR,
     how VARCHAR                       -- patched, or why the copy was written afresh
 );
+
+-- People (issue 21): who may sign in, and the roles an administrator granted them. An identity is
+-- `local:<name>` (a portal password), `oidc:<subject>` (the organisation's identity provider) or
+-- `os:<account>` (the data host's CLI), its name normalised (NFKC, trimmed, case-folded) so that
+-- "Mallory " and "mallory" are one person. Roles come only from `role_grants`, never from what a
+-- person types; a grant may end (`expires_at`) or be revoked, and the row stays as the record.
+CREATE TABLE IF NOT EXISTS governance.identities (
+    identity VARCHAR PRIMARY KEY,
+    display_name VARCHAR,
+    staff_id VARCHAR,                 -- their id in the call records: a role scoped to own calls reaches these
+    password_hash VARCHAR,            -- argon2id; local accounts only
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TIMESTAMPTZ,
+    password_changed_at TIMESTAMPTZ,
+    created_at TIMESTAMPTZ NOT NULL,
+    created_by VARCHAR NOT NULL,
+    disabled_at TIMESTAMPTZ
+);
+
+CREATE SEQUENCE IF NOT EXISTS governance.role_grant_ids;
+CREATE TABLE IF NOT EXISTS governance.role_grants (
+    grant_id BIGINT PRIMARY KEY DEFAULT nextval('governance.role_grant_ids'),
+    identity VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    granted_by VARCHAR NOT NULL,
+    granted_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ,
+    revoked_at TIMESTAMPTZ,
+    revoked_by VARCHAR
+);
+
+-- Releases waiting for four-eyes approval (disciplinary, police): asked for in the portal, decided
+-- by a different identity holding an authorising role. The call by its ref, the reason pseudonymised.
+CREATE SEQUENCE IF NOT EXISTS governance.approval_request_ids;
+CREATE TABLE IF NOT EXISTS governance.approval_requests (
+    request_id BIGINT PRIMARY KEY DEFAULT nextval('governance.approval_request_ids'),
+    call_ref VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    purpose VARCHAR NOT NULL,
+    requested_by VARCHAR NOT NULL,
+    requester_role VARCHAR NOT NULL,
+    reason VARCHAR,
+    requested_at TIMESTAMPTZ NOT NULL,
+    decided_at TIMESTAMPTZ,
+    decided_by VARCHAR,
+    decision VARCHAR                  -- approved | declined
+);

@@ -1,0 +1,1 @@
+"""The web portal: sign-in, calls, approvals, audit (see portal/app.py)."""
