@@ -6,9 +6,10 @@ a JSON API (FastAPI's request models and OpenAPI would go unused) and needs no O
 built on, it is already installed with Dagster's webserver, and Authlib has a client for it.
 
 Security headers follow OWASP ASVS level 2: a Content-Security-Policy with no inline script (the
-portal has no JavaScript at all), no framing, no caching of pages, no referrer to other sites (same-origin: with no-referrer a browser sends `Origin: null`, which the CSRF check must refuse); the session cookie
-is HttpOnly, SameSite=Lax (the identity provider's redirect back is a top-level GET) and Secure
-unless `CALLCANON_PORTAL_SECURE_COOKIES=false` for plain http on a developer's machine.
+portal has no JavaScript at all), no framing, no caching of pages, no referrer to other sites
+(same-origin: with no-referrer a browser sends `Origin: null` on our own forms, which the CSRF
+check must refuse); the session cookie is HttpOnly, SameSite=Lax (the identity provider's
+redirect back is a top-level GET) and Secure unless `CALLCANON_PORTAL_SECURE_COOKIES=false`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ def _login_csrf(request: Request) -> str:
 
 async def login_page(request: Request) -> Response:
     state = request.app.state
-    return render(request, "login.html", csrf=_login_csrf(request), local=state.local_accounts,
+    notice = request.session.pop("notice", None)
+    return render(request, "login.html", csrf=_login_csrf(request), local=state.local_accounts, notice=notice,
                   oidc=state.oauth is not None, issuer=state.settings.oidc_issuer)
 
 
@@ -54,7 +55,7 @@ async def login_submit(request: Request) -> Response:
         return refuse(request, "Local accounts are switched off here: sign in with the organisation's account.")
     if not (csrf_ok(request.session.get("login_csrf"), form.get("csrf")) and same_origin(request)):
         return refuse(request, "This sign-in form has expired or did not come from this portal: open it again.")
-    if not state.rate_limit.allow(client):
+    if state.rate_limit.blocked(client):
         with state.store.connection() as conn:
             state.store.record(conn, actor="(unknown)", role="none", action="sign_in", outcome="refused:rate_limited")
         return refuse(request, "Too many sign-in attempts from here: wait a few minutes.", status=429)
@@ -68,6 +69,7 @@ async def login_submit(request: Request) -> Response:
             seq = state.store.record(conn, actor=ident or "(unknown identity)", role="none", action="sign_in",
                                      outcome=f"refused:{outcome}")
     if outcome != "ok":
+        state.rate_limit.failed(client)
         message = ("Your account holds no role: ask the administrator." if outcome == "no_roles" else FAILED)
         return refuse(request, message, status=401, audit_seq=seq)
     return _begin(request, ident, "password")

@@ -82,21 +82,25 @@ def csrf_ok(expected: str | None, given: str | None) -> bool:
 
 
 class RateLimit:
-    """At most `attempts` sign-in attempts per client address in `window_s` (OWASP ASVS 2.2.1),
-    on top of the per-account lockout that `assets.access.identities` keeps."""
+    """At most `attempts` failed sign-ins per client address in `window_s` (OWASP ASVS 2.2.1), on
+    top of the per-account lockout that `assets.access.identities` keeps. Only failures count, so
+    an office signing in through one proxy address is not shut out by its own successes."""
 
-    def __init__(self, attempts: int = 20, window_s: float = 300, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, attempts: int = 30, window_s: float = 300, clock: Callable[[], float] = time.monotonic):
         self.attempts, self.window_s, self.clock = attempts, window_s, clock
-        self._seen: dict[str, deque] = {}
+        self._failed: dict[str, deque] = {}
         self._lock = threading.Lock()
 
-    def allow(self, client: str) -> bool:
-        now = self.clock()
+    def _recent(self, client: str) -> deque:
+        seen = self._failed.setdefault(client, deque())
+        while seen and self.clock() - seen[0] > self.window_s:
+            seen.popleft()
+        return seen
+
+    def blocked(self, client: str) -> bool:
         with self._lock:
-            seen = self._seen.setdefault(client, deque())
-            while seen and now - seen[0] > self.window_s:
-                seen.popleft()
-            if len(seen) >= self.attempts:
-                return False
-            seen.append(now)
-            return True
+            return len(self._recent(client)) >= self.attempts
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            self._recent(client).append(self.clock())

@@ -62,6 +62,8 @@ def person(request: Request) -> Person | Response:
             except Busy:
                 pass
         request.session.clear()
+        if sid or tampered:
+            request.session["notice"] = "Your session has ended or was not valid: sign in again."
         if not wants_html(request):
             return JSONResponse({"refused": "sign in first"}, status_code=401)
         return RedirectResponse("/login", status_code=303)

@@ -135,10 +135,14 @@ def test_a_portal_session_ends_when_idle_or_too_old_and_the_rate_limit_holds():
     assert store.get("made-up") == (None, "unknown") and store.get(None) == (None, "none")
     assert session.ref != session.sid and len(session.ref) == 16  # the audit names a hash, not the cookie
     limit = RateLimit(attempts=3, window_s=60, clock=lambda: now[0])
-    assert [limit.allow("10.0.0.1") for _ in range(4)] == [True, True, True, False]
-    assert limit.allow("10.0.0.2")
+    blocked = []
+    for _ in range(4):
+        blocked.append(limit.blocked("10.0.0.1"))
+        limit.failed("10.0.0.1")
+    assert blocked == [False, False, False, True]
+    assert not limit.blocked("10.0.0.2")
     now[0] += 61
-    assert limit.allow("10.0.0.1")
+    assert not limit.blocked("10.0.0.1")
 
 
 @pytest.mark.parametrize("profile", ["ombudsman", "gp_practice"])

@@ -456,7 +456,19 @@ def test_without_a_session_nothing_personal_is_reached(portal, browser):
     browser.add_cookie({**{k: cookie[k] for k in ("name", "path")}, "value": cookie["value"][:-4] + "AAAA"})
     browser.get(f"{portal.url}/calls")
     assert browser.current_url.endswith("/login")
+    assert "session has ended or was not valid" in _text(browser)
     assert [r["outcome"] for r in audit(portal, since)] == ["refused:session_invalid"]
+    # Signed out, the old session is dead even if its cookie is replayed.
+    sign_in(browser, portal, name)
+    replay = browser.get_cookie("callcanon_session")
+    from selenium.webdriver.common.by import By
+    browser.find_element(By.ID, "sign-out").click()
+    _text(browser, "Sign in")
+    since = last_seq(portal)
+    browser.add_cookie({k: replay[k] for k in ("name", "value", "path")})
+    browser.get(f"{portal.url}/calls")
+    assert browser.current_url.endswith("/login")
+    assert [r["outcome"] for r in audit(portal, since)] == ["refused:session_unknown"]
 
 
 def test_sign_in_through_the_organisation_s_identity_provider(portal, browser):

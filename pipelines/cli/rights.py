@@ -138,6 +138,7 @@ def hold_list() -> None:
     from assets import retention
 
     with _warehouse(read_only=True) as conn:
+        _governor(conn)  # what is held names calls, complaints and numbers' tokens
         rows = retention.list_holds(conn)
     for hold_id, kind, ref, reason, placed, released in rows:
         click.echo(f"{hold_id:>4}  {kind:9} {ref:24} {reason}  placed {placed:%Y-%m-%d}"
