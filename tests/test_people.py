@@ -82,6 +82,7 @@ def test_roles_are_only_what_was_granted_and_a_grant_can_end(conn):
     assert identities.roles_of(conn, "oidc:sub-1") == [] and not identities.known(conn, "oidc:sub-1")
 
 
+@pytest.mark.e2e  # the real CLI through the pseudonymiser (Presidio's load): the full tier
 def test_the_users_command_audits_every_change_under_the_os_account(tmp_path, monkeypatch):
     from pipelines.cli import main
 
