@@ -54,7 +54,11 @@ async def login_submit(request: Request) -> Response:
     if not state.local_accounts:
         return refuse(request, "Local accounts are switched off here: sign in with the organisation's account.")
     if not (csrf_ok(request.session.get("login_csrf"), form.get("csrf")) and same_origin(request)):
-        return refuse(request, "This sign-in form has expired or did not come from this portal: open it again.")
+        with state.store.connection() as conn:
+            seq = state.store.record(conn, actor="(unknown identity)", role="none", action="sign_in",
+                                     outcome="refused:csrf")
+        return refuse(request, "This sign-in form has expired or did not come from this portal: open it again.",
+                      audit_seq=seq)
     if state.rate_limit.blocked(client):
         with state.store.connection() as conn:
             state.store.record(conn, actor="(unknown)", role="none", action="sign_in", outcome="refused:rate_limited")
@@ -80,13 +84,15 @@ async def logout(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     form = await request.form()
-    if csrf_ok(who.session.csrf, form.get("csrf")):
-        state = request.app.state
-        state.sessions.end(who.session.sid)
-        with state.store.connection() as conn:
-            state.store.record(conn, actor=who.identity, role="none", action="sign_out", outcome="done",
-                               session=who.session.ref)
-        request.session.clear()
+    if not csrf_ok(who.session.csrf, form.get("csrf")):  # a forged sign-out is refused, not pretended
+        return refuse(request, "This sign-out did not come from this portal: use the Sign out button.",
+                      person=who)
+    state = request.app.state
+    state.sessions.end(who.session.sid)
+    with state.store.connection() as conn:
+        state.store.record(conn, actor=who.identity, role="none", action="sign_out", outcome="done",
+                           session=who.session.ref)
+    request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
@@ -99,17 +105,16 @@ async def oidc_start(request: Request) -> Response:
 
 
 async def oidc_callback(request: Request) -> Response:
-    from authlib.integrations.base_client import OAuthError
-
     state = request.app.state
     if state.oauth is None:
         return refuse(request, "No identity provider is configured here.", status=404)
     try:
         token = await state.oauth.authorize_access_token(request)
-    except OAuthError as exc:
+    except Exception as exc:  # noqa: BLE001  an OAuth error, an ID token that fails its checks, an unreachable issuer
+        why = getattr(exc, "error", None) or type(exc).__name__
         with state.store.connection() as conn:
             seq = state.store.record(conn, actor="(unknown identity)", role="none", action="sign_in",
-                                     outcome=f"refused:oidc_{exc.error or 'error'}")
+                                     outcome=f"refused:oidc_{why}")
         return refuse(request, "The identity provider did not sign you in.", status=401, audit_seq=seq)
     claims = token.get("userinfo") or {}
     sub = str(claims.get("sub") or "")

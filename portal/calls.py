@@ -30,6 +30,7 @@ from portal.web import Person, checked_form, person, refuse, render
 NOT_FOR_YOU = "This call cannot be opened for you with this request."
 HIDDEN = {"no_such_call", "not_own_call", "request_mismatch"}
 TICKET_S = 600
+TICKET_FETCHES = 3  # the player's first load and a seek or two
 ACTIONS = {"view_transcript": "Read the transcript", "listen": "Listen", "download_audio": "Download the audio",
            "export": "Export metadata and transcript"}
 REQUEST_FIELDS = ("call_time", "staff_member", "external_number", "parties", "nature")
@@ -132,7 +133,7 @@ async def open_call(request: Request) -> Response:
             return refuse(request, str(exc), status=410, person=who)
     ticket = secrets.token_urlsafe(24)
     who.session.tickets = {t: v for t, v in who.session.tickets.items() if v[0] > time.monotonic()}
-    who.session.tickets[ticket] = (time.monotonic() + TICKET_S, audio)
+    who.session.tickets[ticket] = [time.monotonic() + TICKET_S, audio, TICKET_FETCHES]
     return render(request, "listen.html", person=who, csrf=who.session.csrf, ticket=ticket, call_id=req.call_id)
 
 
@@ -141,10 +142,17 @@ async def audio(request: Request) -> Response:
     who = person(request)
     if isinstance(who, Response):
         return who
-    held = who.session.tickets.get(request.path_params["ticket"])
-    if held is None or held[0] < time.monotonic():
+    ticket = request.path_params["ticket"]
+    held = who.session.tickets.get(ticket)
+    if held is None or held[0] < time.monotonic() or held[2] < 1:
+        who.session.tickets.pop(ticket, None)
         return refuse(request, "This recording is no longer open: open the call again.", status=404, person=who)
-    return Response(held[1], media_type="audio/wav", headers={"Cache-Control": "no-store"})
+    held[2] -= 1
+    audio = held[1]
+    if held[2] < 1:
+        del who.session.tickets[ticket]
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store",
+                                                             "Content-Disposition": "inline"})
 
 
 def _attachment(data: io.BytesIO, name: str, media_type: str) -> Response:

@@ -28,7 +28,7 @@ class Session:
     last_seen: float
     csrf: str
     how: str                                   # "password" | "oidc"
-    tickets: dict[str, tuple] = field(default_factory=dict)  # listen tickets: id -> (expires, bytes, type)
+    tickets: dict[str, list] = field(default_factory=dict)  # listen tickets: id -> [expires, audio, fetches left]
 
     @property
     def ref(self) -> str:
@@ -46,6 +46,10 @@ class SessionStore:
         now = self.clock()
         session = Session(secrets.token_urlsafe(32), identity, display, now, now, secrets.token_urlsafe(32), how)
         with self._lock:
+            # Sessions nobody came back to go now, with any audio their listen tickets held.
+            for sid in [s for s, v in self._sessions.items()
+                        if now - v.created > self.absolute_s or now - v.last_seen > self.idle_s]:
+                del self._sessions[sid]
             self._sessions[session.sid] = session
         return session
 
@@ -77,8 +81,11 @@ class SessionStore:
                 del self._sessions[sid]
 
 
-def csrf_ok(expected: str | None, given: str | None) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(expected, given)
+def csrf_ok(expected: str | None, given) -> bool:
+    """Constant-time, and any value a form can carry (text in any script, a file) is just wrong."""
+    if not expected or not isinstance(given, str) or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 class RateLimit:

@@ -28,7 +28,7 @@ def conn(tmp_path):
 
 
 @pytest.mark.parametrize("typed, expected", [("Mallory ", "local:mallory"), ("local:MALLORY", "local:mallory"),
-                                             ("OIDC:AbC-123 ", "oidc:abc-123"), ("os:Root", "os:root"),
+                                             ("OIDC:AbC-123 ", "oidc:AbC-123"), ("os:Root", "os:root"),
                                              ("ｍａｌｌｏｒｙ", "local:mallory")])  # full-width letters: NFKC
 def test_identities_are_compared_after_normalisation(typed, expected):
     assert identities.normalise(typed) == expected
@@ -75,7 +75,8 @@ def test_roles_are_only_what_was_granted_and_a_grant_can_end(conn):
     conn.execute("UPDATE governance.role_grants SET expires_at = ? WHERE role = 'manager'",
                  [warehouse.utcnow() - timedelta(seconds=1)])
     assert identities.roles_of(conn, "oidc:sub-1") == ["caseworker"]  # the cover ended
-    assert identities.revoke(conn, "OIDC:SUB-1", "caseworker", by="admin") == 1
+    assert identities.revoke(conn, "OIDC:SUB-1", "caseworker", by="admin") == 0  # a subject keeps its case
+    assert identities.revoke(conn, " OIDC:sub-1 ", "caseworker", by="admin") == 1
     assert identities.roles_of(conn, "oidc:sub-1") == []
     identities.grant(conn, "oidc:sub-1", "caseworker", by="admin", roles=roles)
     identities.disable(conn, "oidc:sub-1")
@@ -93,7 +94,7 @@ def test_the_users_command_audits_every_change_under_the_os_account(tmp_path, mo
     runner = CliRunner()
     steps = [(["users", "add", "Alice", "--name", "Alice A", "--password-stdin"], GOOD + "\n"),
              (["users", "grant", "alice", "caseworker", "--until", "2099-01-01"], None),
-             (["users", "add", "oidc:Sub-7"], None),
+             (["users", "add", "oidc:sub-7"], None),
              (["users", "grant", "oidc:sub-7", "information_rights", "--reason", "ticket 12"], None),
              (["users", "revoke", "alice", "caseworker"], None),
              (["users", "passwd", "alice", "--password-stdin"], "another long passphrase\n"),

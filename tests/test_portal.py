@@ -18,8 +18,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import wave
 from datetime import date
@@ -357,9 +359,8 @@ def test_four_eyes_a_police_release_needs_someone_else_s_approval(portal, browse
 
     if portal.profile != "ombudsman":
         pytest.skip("the ombudsman profile has a role that both asks and authorises")
-    extra = {}
     sign_in(browser, portal, "sec-ir")
-    assert open_call(browser, portal, "call-a", "download_audio", "security_officer", "police", **extra) == "refused"
+    assert open_call(browser, portal, "call-a", "download_audio", "security_officer", "police") == "refused"
     browser.find_element(By.ID, "ask").click()
     assert "waiting for an authoriser" in _text(browser)
     browser.get(f"{portal.url}/approvals")
@@ -376,29 +377,36 @@ def test_four_eyes_a_police_release_needs_someone_else_s_approval(portal, browse
     browser.find_element(By.ID, f"approve-{request_id}").click()
     assert "Decision recorded" in _text(browser)
     sign_in(browser, portal, "sec-ir")
+    assert open_call(browser, portal, "call-a", "listen", "security_officer", "police") == "refused"  # not approved
     assert open_call(browser, portal, "call-a", "download_audio", "security_officer", "police") == "downloaded"
+    assert open_call(browser, portal, "call-a", "download_audio", "security_officer", "police") == "refused"  # once
     trail = [(r["actor"], r["action"], r["outcome"].split(" ")[0]) for r in audit(portal)
-             if r["action"] in ("ask_approval", "approve", "download_audio") and r["role"] != "none"][-5:]
+             if r["action"] in ("ask_approval", "approve", "download_audio") and r["role"] != "none"][-6:]
     assert trail == [("local:sec-ir", "download_audio", "refused:needs_approval"),
                      ("local:sec-ir", "ask_approval", "granted:request"),
                      ("local:sec-ir", "approve", "refused:self_approval"),
                      ("local:information-rights-1", "approve", "granted:request"),
-                     ("local:sec-ir", "download_audio", "granted")]
+                     ("local:sec-ir", "download_audio", "granted"),
+                     ("local:sec-ir", "download_audio", "refused:needs_approval")]
 
 
 def test_a_forged_cross_site_post_is_refused(portal, browser, tmp_path):
     """A page on another origin (same site: another port on loopback, so the browser does send the
     cookie) that posts the open-a-call form: no CSRF token, so it is refused and audited."""
     attacker = tmp_path / "attack.html"
+    name = next(iter(portal.people))
+    role = portal.people[name][0]
+    purpose = load_policy(portal.profile).access.roles[role].purposes[0]
+    # Everything a granted request needs except the session's token: only CSRF protection stops it.
     attacker.write_text(f"""<html><body><form id="f" method="post" action="{portal.url}/call">
       <input name="call_id" value="call-a"><input name="action" value="view_transcript">
-      <input name="role" value="x"><input name="purpose" value="x"><input name="reason" value="{REASON}">
-      </form><script>document.getElementById('f').submit()</script></body></html>""")
+      <input name="role" value="{role}"><input name="purpose" value="{purpose}"><input name="reason" value="{REASON}">
+      <input name="csrf" value="guessed"></form><script>document.getElementById('f').submit()</script></body></html>""")
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    name = next(iter(portal.people))
     sign_in(browser, portal, name)
+    assert open_call(browser, portal, "call-a", "view_transcript", role, purpose) == "transcript"  # as itself
     since = last_seq(portal)
     try:
         browser.get(f"http://127.0.0.1:{server.server_address[1]}/attack.html")
@@ -408,7 +416,7 @@ def test_a_forged_cross_site_post_is_refused(portal, browser, tmp_path):
     finally:
         server.shutdown()
     assert "did not come from this portal" in _text(browser)
-    assert "transcript of call-a" not in _text(browser)
+    assert not browser.find_elements("id", "transcript")
     browser.save_screenshot(str(SHOTS / f"{portal.profile}-forged-post.png"))
     assert [r["outcome"] for r in audit(portal, since)] == ["refused:csrf"]
 
@@ -534,4 +542,31 @@ def test_a_rights_officer_finds_the_calls_and_downloads_the_subject_access_packa
                             ).fetchall()
     assert {k for k, _, _ in sent} == {"subject_access_package", "export", "download_audio"}
     assert all("browser session" in p and r == "sent, not stored here" for _, p, r in sent), sent
-    assert not list(Path("/tmp").glob("callcanon-sar-*"))
+    assert not list(Path(tempfile.gettempdir()).glob("callcanon-sar-*"))
+
+
+def test_signing_out_from_a_refusal_page_ends_the_session_and_odd_tokens_are_plain_refusals(portal, browser):
+    from selenium.webdriver.common.by import By
+
+    name = next(iter(portal.people))
+    sign_in(browser, portal, name)
+    cookie = browser.get_cookie("callcanon_session")
+    policy = load_policy(portal.profile)
+    role = portal.people[name][0]
+    purpose = policy.access.roles[role].purposes[0]
+    # A token in another script, posted by hand with the session's cookie: refused, audited, no crash.
+    body = urllib.parse.urlencode({"csrf": "é漢", "call_id": "call-a", "action": "view_transcript", "role": role,
+                                   "purpose": purpose, "reason": REASON}).encode()
+    forged = urllib.request.Request(f"{portal.url}/call", data=body, headers={
+        "Cookie": f"callcanon_session={cookie['value']}", "Accept": "text/html",
+        "Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged)
+    assert refused.value.code == 403 and b"did not come from this portal" in refused.value.read()
+    browser.get(f"{portal.url}/audit") if role not in policy.access.governing() else browser.get(
+        f"{portal.url}/approvals")
+    browser.find_element(By.ID, "sign-out").click()
+    _text(browser, "Sign in")
+    browser.add_cookie({"name": "callcanon_session", "value": cookie["value"], "path": "/"})
+    browser.get(f"{portal.url}/calls")
+    assert browser.current_url.endswith("/login")  # the session is over, whatever page it ended on

@@ -6,19 +6,24 @@ for that call, purpose and requester. Every step is audited; identities are comp
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from assets import warehouse
 from assets.access import identities
 from assets.access.requests import AccessRefused, AccessRequest, says_something
 from assets.access.subjects import call_ref
 
+APPROVAL_LASTS = timedelta(days=7)  # an approval not used by then lapses
+
 
 def ask(layer, req: AccessRequest) -> int:
-    """Put a release that needs approval in the authorisers' queue; returns the request id."""
+    """Put a release that needs approval in the authorisers' queue; returns the request id. The
+    call is not looked at (a queued request says nothing about whether it exists)."""
     if req.purpose not in layer.policy.access.needs_approval:
         raise ValueError(f"'{req.purpose}' releases need no approval")
-    refusal = layer._refusal(req, layer.conn.execute(
-        "SELECT call_id, staff_id, external_number, audio_path, call_date FROM casework.calls WHERE call_id = ?",
-        [req.call_id]).fetchone())
+    if req.action == "search_calls":
+        raise ValueError("searches are not approved: approval is for one action on one call")
+    refusal = layer.policy_refusal(req)
     if refusal and refusal[0] != "needs_approval":
         seq = layer._record(AccessRequest(**{**req.__dict__, "action": "ask_approval"}),
                             f"refused:{refusal[0]}", None)
@@ -43,7 +48,7 @@ def decide(layer, *, approver: str, role: str, request_id: int, approve: bool, r
            session: str | None = None) -> int:
     """Approve or decline a queued request as `approver` acting in `role`; the audit record's seq."""
     conn = layer.conn
-    row = conn.execute("SELECT call_ref, purpose, requested_by, decided_at FROM governance.approval_requests "
+    row = conn.execute("SELECT call_ref, purpose, requested_by, decided_at, action FROM governance.approval_requests "
                        "WHERE request_id = ?", [request_id]).fetchone()
     role_def = layer.policy.access.roles.get(role)
     refusal = None
@@ -70,11 +75,12 @@ def decide(layer, *, approver: str, role: str, request_id: int, approve: bool, r
     if approve:
         warehouse.insert_row(conn, "governance.access_approvals", call_ref=row[0], purpose=row[1], for_user=row[2],
                              approved_by=identities.normalise(approver), approver_role=role, approved_at=now,
-                             audit_seq=seq)
+                             audit_seq=seq, action=row[4], expires_at=now + APPROVAL_LASTS)
     return seq
 
 
-def approve_call(layer, *, approver: str, role: str, call_id: str, purpose: str, for_user: str, reason: str) -> int:
+def approve_call(layer, *, approver: str, role: str, call_id: str, action: str, purpose: str, for_user: str,
+                 reason: str) -> int:
     """The data host's route (`callcanon access approve`): queue the request and decide it at once,
     with the same checks (the approver is not the requester, and holds an authorising role)."""
     if not layer.conn.execute("SELECT 1 FROM casework.calls WHERE call_id = ?", [call_id]).fetchone():
@@ -83,7 +89,7 @@ def approve_call(layer, *, approver: str, role: str, call_id: str, purpose: str,
         raise AccessRefused("no_such_call", "no such call", seq)
     request_id = warehouse.insert_row(
         layer.conn, "governance.approval_requests", returning="request_id", call_ref=call_ref(call_id),
-        action="release", purpose=purpose, requested_by=identities.normalise(for_user), requester_role="",
+        action=action, purpose=purpose, requested_by=identities.normalise(for_user), requester_role="",
         reason=None, requested_at=warehouse.utcnow())
     try:
         return decide(layer, approver=approver, role=role, request_id=request_id, approve=True, reason=reason)

@@ -5,7 +5,8 @@ identity has a live grant of the role it acts in. Identities are `local:<name>` 
 the embedded default for a small practice), `oidc:<subject>` (the organisation's identity provider:
 Entra ID, NHS CIS2) or `os:<account>` (the administrator's CLI on the data host, named by the
 operating system). Names are compared after NFKC normalisation, trimming and case-folding, so
-"Mallory " cannot approve what mallory asked for.
+"Mallory " cannot approve what mallory asked for (an OIDC subject keeps its case: it is the
+provider's opaque, case-sensitive id).
 
 Local passwords are argon2id hashes (argon2-cffi's defaults, RFC 9106), checked against NIST
 SP 800-63B's rules (length, not the user name, not a common password) rather than composition
@@ -48,10 +49,13 @@ def normalise(identity: str) -> str:
     kind, sep, name = text.partition(":")
     if not sep or kind.casefold() not in KINDS:
         kind, name = "local", text
-    name = name.strip().casefold()
+    kind = kind.casefold()
+    # Names people type are compared without case; an identity provider's subject is case-sensitive
+    # (OpenID Connect Core §2), so two subjects differing in case stay two people.
+    name = name.strip() if kind == "oidc" else name.strip().casefold()
     if not name or any(c.isspace() or unicodedata.category(c).startswith("C") for c in name):
         raise IdentityError(f"'{identity}' is not a usable identity (a name without spaces or control characters)")
-    return f"{kind.casefold()}:{name}"
+    return f"{kind}:{name}"
 
 
 def password_problem(identity: str, password: str) -> str | None:
@@ -142,10 +146,9 @@ def check_password(conn, identity: str, password: str) -> tuple[str | None, str]
         _burn(password)
         return None, "unknown"
     now = warehouse.utcnow()
-    if row[3] is not None:
-        return ident, "disabled"
-    if row[2] is not None and row[2] > now:
-        return ident, "locked"
+    if row[3] is not None or (row[2] is not None and row[2] > now):
+        _burn(password)  # the same hash's time as any other answer: timing says nothing more
+        return ident, "disabled" if row[3] is not None else "locked"
     try:
         _hasher.verify(row[0], password)
     except (VerificationError, InvalidHashError):

@@ -16,7 +16,6 @@ audit record, into memory for listening or into the requester's folder for a dow
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -49,7 +48,9 @@ class AccessLayer:
 
     # --- deciding -----------------------------------------------------------------------
 
-    def _refusal(self, req: AccessRequest, call: tuple | None) -> tuple[str, str] | None:
+    def policy_refusal(self, req: AccessRequest) -> tuple[str, str] | None:
+        """What the policy says before any call is looked at: who, which role, what, why. Nothing
+        here depends on the call, so a refusal from it says nothing about whether a call exists."""
         role = self.policy.access.roles.get(req.role)
         if role is None:
             return "unknown_role", f"no role '{req.role}' in the {self.policy.name} policy"
@@ -64,16 +65,25 @@ class AccessLayer:
         if req.action == "download_audio" and req.purpose not in self.policy.access.download_purposes:
             return "download_purpose", (f"audio may be downloaded only for "
                                         f"{', '.join(self.policy.access.download_purposes)}")
-        if req.action == "search_calls":
-            return None
+        if req.purpose in self.policy.access.needs_approval:
+            if req.action == "search_calls":  # four-eyes is per call: no trawling for a police purpose
+                return "needs_approval", f"'{req.purpose}' is not a purpose to search calls for"
+            if self._approval(req) is None:
+                return "needs_approval", (f"'{req.purpose}' releases need a recorded approval of this action "
+                                          "by another person in an authorising role first")
+        return None
+
+    def _refusal(self, req: AccessRequest, call: tuple | None) -> tuple[str, str] | None:
+        refusal = self.policy_refusal(req)
+        if refusal or req.action == "search_calls":
+            return refusal
         if call is None:
             return "no_such_call", "no such call"
         mismatch = self._contradiction(req, call)
         if mismatch:
             # Which value the record holds is not said: the requester may have the wrong call.
             return "request_mismatch", f"the request's {mismatch} does not match the call's record: check the call id"
-        if req.purpose in self.policy.access.needs_approval and not self._approved(req):
-            return "needs_approval", f"'{req.purpose}' releases need a recorded approval by an authorising role first"
+        role = self.policy.access.roles[req.role]
         if role.scope == "own_calls" and (not call[1] or call[1].lower() != self._staff_id(req.user)):
             return "not_own_call", f"a {req.role} may reach only calls where they are the staff member"
         return None
@@ -97,10 +107,15 @@ class AccessLayer:
             return "call date"
         return None
 
-    def _approved(self, req: AccessRequest) -> bool:
-        return bool(self.conn.execute(
-            "SELECT count(*) FROM governance.access_approvals WHERE call_ref = ? AND purpose = ? AND for_user = ?",
-            [call_ref(req.call_id), req.purpose, identities.normalise(req.user)]).fetchone()[0])
+    def _approval(self, req: AccessRequest) -> int | None:
+        """The audit seq of a live approval of exactly this action on this call, for this purpose
+        and person: approved by someone else, not yet used, not expired. One approval, one release."""
+        row = self.conn.execute(
+            "SELECT audit_seq FROM governance.access_approvals WHERE call_ref = ? AND purpose = ? AND for_user = ? "
+            "AND action = ? AND used_at IS NULL AND expires_at > ? ORDER BY approved_at LIMIT 1",
+            [call_ref(req.call_id), req.purpose, identities.normalise(req.user), req.action,
+             warehouse.utcnow()]).fetchone()
+        return row[0] if row else None
 
     def _request_fields(self, req: AccessRequest) -> str:
         """The request fields as the audit keeps them: numbers as tokens, free text pseudonymised."""
@@ -162,43 +177,10 @@ class AccessLayer:
         return [r[0] for r in rows]
 
     def subject_access_package(self, req: AccessRequest, query: CallQuery, dest_dir: Path) -> Path:
-        """A subject access / portability package: every matching call's audio, transcript and
-        metadata (JSON), a CSV of the calls and an index. One search record and, per call, one
-        export and one download record in the audit trail. The role must be allowed to search,
-        export and download for the purpose (subject access, portability); a refusal raises
-        AccessRefused, audited like any other."""
-        calls = self.search_calls(AccessRequest(**{**req.__dict__, "action": "search_calls"}), query)
-        package = dest_dir / f"sar-{warehouse.utcnow():%Y%m%dT%H%M%SZ}"
-        index = []
-        for call_id in calls:
-            folder = package / call_id
-            exported = self.export(AccessRequest(**{**req.__dict__, "action": "export", "call_id": call_id}), folder)
-            entry = {"call_id": call_id, "metadata_and_transcript": str(exported.relative_to(package)), "audio": None}
-            try:
-                audio = self.download(AccessRequest(**{**req.__dict__, "action": "download_audio",
-                                                       "call_id": call_id}), folder)
-                entry["audio"] = str(audio.relative_to(package))
-            except FileNotFoundError:
-                entry["audio"] = "not held (deleted under the retention policy)"
-            index.append(entry)
-        package.mkdir(parents=True, exist_ok=True)
-        rows = [json.loads((package / e["metadata_and_transcript"]).read_text())["call"] for e in index]
-        with (package / "calls.csv").open("w", newline="") as f:
-            fields = ["call_id", "call_date", "started_at", "direction", "staff_id", "team", "external_number",
-                      "complaint_id", "service_area"]
-            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        (package / "index.json").write_text(json.dumps(
-            {"generated_at": warehouse.utcnow().isoformat(), "purpose": req.purpose, "calls": index,
-             "mentions_in_other_records": [{"call_ref": call_ref(c), "fields": f}
-                                           for c, f in self.mentions(query, calls).items()],
-             "contents": "per call: metadata and transcript (JSON), audio copy; calls.csv lists the calls; "
-                         "mentions: other calls' fields that hold the subject's number (the field names only)"},
-            indent=1))
-        for call_id in calls:
-            releases.record(self.conn, kind="subject_access_package", call_id=call_id, path=package, actor=req.user)
-        return package
+        """A subject access / portability package (`assets.access.packages`)."""
+        from assets.access import packages
+
+        return packages.subject_access_package(self, req, query, dest_dir)
 
     def mentions(self, query: CallQuery, own: list[str]) -> dict[str, list[str]]:
         """Where else a granted search's number or name is held: other calls' unknown sidecar
@@ -216,7 +198,11 @@ class AccessLayer:
         if refusal:
             seq = self._record(req, f"refused:{refusal[0]}", call[2] if call else None)
             raise AccessRefused(refusal[0], refusal[1], seq)
-        self._record(req, "granted", call[2])
+        seq = self._record(req, "granted", call[2])
+        approval = self._approval(req) if req.purpose in self.policy.access.needs_approval else None
+        if approval is not None:
+            self.conn.execute("UPDATE governance.access_approvals SET used_at = ?, used_by_seq = ? WHERE audit_seq = ?",
+                              [warehouse.utcnow(), seq, approval])
         return call
 
     # --- the accesses ---------------------------------------------------------------------

@@ -188,20 +188,24 @@ _sar_command(main)  # the same command at the top level, where a rights officer 
 @access.command("approve")
 @click.argument("call_id")
 @click.option("--role", required=True, help="an authorising role granted to this account")
+@click.option("--action", "action_", required=True,
+              type=click.Choice(["listen", "view_transcript", "export", "download_audio"]),
+              help="the one action approved (used once, lapses after 7 days)")
 @click.option("--purpose", required=True, help="the release purpose, e.g. disciplinary or police")
 @click.option("--for-user", required=True, help="the identity whose release this approves (not this account)")
 @click.option("--reason", required=True)
-def access_approve(call_id, role, purpose, for_user, reason) -> None:
+def access_approve(call_id, role, action_, purpose, for_user, reason) -> None:
     """Record an approval a disciplinary or police release needs first (the portal's approvals
     queue is the usual route); the approver is this account, never the requester."""
     from assets.access import approvals
     from assets.access.governance_log import os_identity
+    from assets.access.identities import IdentityError
     from assets.access.layer import AccessRefused
 
     with _warehouse() as conn:
         try:
             seq = approvals.approve_call(_access_layer(conn), approver=os_identity(), role=role, call_id=call_id,
-                                         purpose=purpose, for_user=for_user, reason=reason)
-        except AccessRefused as exc:
+                                         action=action_, purpose=purpose, for_user=for_user, reason=reason)
+        except (AccessRefused, IdentityError) as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"approved (audit record {seq})")

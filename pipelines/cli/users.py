@@ -60,7 +60,10 @@ def users_add(identity: str, display_name: str | None, staff_id: str | None, pas
     from assets.access import identities
     from assets.access.governance_log import os_identity
 
-    ident = identities.normalise(identity)
+    try:
+        ident = identities.normalise(identity)
+    except identities.IdentityError as exc:
+        raise click.ClickException(str(exc)) from exc
     password = _password(password_stdin) if ident.startswith("local:") else None
     _change("user_add")(lambda conn: identities.add(conn, ident, by=os_identity(), display_name=display_name,
                                                     password=password, staff_id=staff_id), kind=ident.split(":")[0])

@@ -29,7 +29,11 @@ CREATE TABLE IF NOT EXISTS governance.access_approvals (
     approved_by VARCHAR NOT NULL,
     approver_role VARCHAR NOT NULL,
     approved_at TIMESTAMPTZ NOT NULL,
-    audit_seq BIGINT NOT NULL
+    audit_seq BIGINT NOT NULL,
+    action VARCHAR,                   -- the one action approved (listen, download_audio, ...)
+    expires_at TIMESTAMPTZ,           -- unused approvals lapse
+    used_at TIMESTAMPTZ,              -- one approval, one release
+    used_by_seq BIGINT                -- the audit record of the release that used it
 );
 
 -- Restriction requests (UK GDPR art. 18): a restricted call never enters the canon. Numbers and
