@@ -95,6 +95,49 @@ class Access(_Strict):
         return [name for name, role in self.roles.items() if role.authorises]
 
 
+# Consent (issue 22): what the pipeline does with a call whose recording notice was not played, or
+# whose recording was stopped at the caller's request. A case is one of CONSENT_CASES; its rule
+# one of CONSENT_ACTIONS (see docs/consent.md):
+#   use                    the call goes through every stage as any other
+#   hold_for_review        kept out of the canon, themes and marts and listed for governance, who
+#                          release it (it then goes through) or erase it, with a reason
+#   keep_out_of_analytics  kept as casework only, never in the canon, themes or marts
+#   policy_exception       goes through, and is listed and counted as a breach of the policy
+CONSENT_CASES = ("no_notice_inbound", "no_notice_outbound", "notice_unknown", "stopped_on_request")
+CONSENT_ACTIONS = ("use", "hold_for_review", "keep_out_of_analytics", "policy_exception")
+
+
+class ConsentRule(_Strict):
+    action: Literal[CONSENT_ACTIONS]
+    # The only purposes anyone may reach such a call for (None: whatever the role may give).
+    only_for: list[str] | None = None
+
+
+class Consent(_Strict):
+    """Every case must be given: a policy that leaves one undefined fails at start. A bare action
+    (`no_notice_outbound: use`) is short for `{action: use}`."""
+    no_notice_inbound: ConsentRule
+    no_notice_outbound: ConsentRule
+    notice_unknown: ConsentRule     # the telephony export does not say whether the notice played
+    stopped_on_request: ConsentRule
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_actions(cls, data):
+        if isinstance(data, dict):
+            return {k: {"action": v} if isinstance(v, str) else v for k, v in data.items()}
+        return data
+
+    def rule(self, case: str) -> ConsentRule:
+        return getattr(self, case)
+
+
+class AuditRetention(_Strict):
+    """How long the audit trail's records are kept (days after each was recorded); the retention
+    schedule removes older ones behind a signed checkpoint (`assets.access.audit_retention`)."""
+    keep_days: int = Field(gt=0)
+
+
 # NHS statistics suppress published counts of 1 to 7: no policy may publish smaller counts.
 NHS_SUPPRESS_BELOW = 8
 
@@ -104,9 +147,34 @@ class Policy(_Strict):
     callers_may_stop_recording: bool
     retention: Retention
     access: Access
+    consent: Consent
+    audit: AuditRetention
     # Published counts of 1 to suppress_below-1 are suppressed (marts and phrase search). Policy,
     # not a setting: whoever reads the counts must not be able to lower it.
     suppress_below: int = Field(NHS_SUPPRESS_BELOW, ge=NHS_SUPPRESS_BELOW)
+
+    @model_validator(mode="after")
+    def _consent_fits_the_policy(self):
+        stopped = self.consent.stopped_on_request.action
+        if not self.callers_may_stop_recording and stopped == "use":
+            raise ValueError("consent.stopped_on_request: callers may not stop recording under this policy, so a "
+                             "stopped call cannot simply be used (policy_exception or hold_for_review)")
+        if self.callers_may_stop_recording and stopped == "policy_exception":
+            raise ValueError("consent.stopped_on_request: callers may stop recording under this policy, so a "
+                             "stopped call is no exception to it")
+        purposes = {p for role in self.access.roles.values() for p in role.purposes}
+        for case in CONSENT_CASES:
+            unknown = set(self.consent.rule(case).only_for or []) - purposes
+            if unknown:
+                raise ValueError(f"consent.{case}.only_for names {', '.join(sorted(unknown))}, "
+                                 "which no role of the policy may give")
+        # A record of who reached a call must outlive the call it is about.
+        longest = max(getattr(rule.days, c) for rule in (self.retention.linked, self.retention.unlinked)
+                      for c in DATA_CLASSES)
+        if self.audit.keep_days < longest:
+            raise ValueError(f"audit.keep_days ({self.audit.keep_days}) is shorter than the longest retention "
+                             f"period ({longest} days): the record of a use would go before the data")
+        return self
 
 
 class PolicyError(ValueError):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.canon.consent import released_dates_waiting
 from assets.ingest import landing
 from assets.ingest.register import pending_dates
 from assets.settings import Settings
@@ -74,7 +75,8 @@ def _check(result, what: str) -> str:
 
 def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retention_as_of: date | None = None,
             log=print, refit: bool | None = None) -> RunSummary:
-    """Process every call date waiting in the landing zone (plus `extra_dates`), assigning their
+    """Process every call date waiting in the landing zone (plus `extra_dates`, and the dates of
+    calls a consent reviewer released that are not in the canon yet), assigning their
     calls to the registered themes; refit the themes (when asked, or when none are registered
     yet); rebuild the marts; sweep retention."""
     from pipelines.definitions import defs
@@ -92,7 +94,9 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     last = date.fromisoformat(call_dates.get_last_partition_key())
     limits = landing.Limits.today(settings.max_sidecar_bytes, settings.max_audio_bytes, call_dates.start.date(),
                                   settings.future_tolerance_days)
-    dates = sorted(set(pending_dates(settings.landing_dir, limits, last)) | set(extra_dates))
+    # Released consent holds go through on their call date's next run (`callcanon consent release`).
+    dates = sorted(set(pending_dates(settings.landing_dir, limits, last)) | set(extra_dates)
+                   | set(released_dates_waiting(settings.warehouse_path)))
     process = definitions.resolve_job_def("process_calls")
     for n, day in enumerate(dates, 1):
         log(f"[{n}/{len(dates)}] call date {day}: ingest, transcribe, pseudonymise")
@@ -114,9 +118,28 @@ def run_all(instance: dg.DagsterInstance, extra_dates: list[date] = (), retentio
     return summary
 
 
+def reprocess(instance: dg.DagsterInstance, dates: list[date], log=print) -> list[str]:
+    """Process call dates again (ingest and transcription skip what they have done), then the
+    marts and the analytics copy: what a released consent hold needs to reach the canon."""
+    from pipelines.definitions import defs
+
+    ensure_dbt_manifest()
+    definitions = defs()
+    run_ids = []
+    for day in sorted(set(dates)):
+        log(f"call date {day}: pseudonymise and assign themes again")
+        result = definitions.resolve_job_def("process_calls").execute_in_process(
+            partition_key=day.isoformat(), instance=instance, run_config=_LOGGING)
+        run_ids.append(_check(result, f"processing {day}"))
+    result = definitions.resolve_job_def("build_marts").execute_in_process(instance=instance, run_config=_LOGGING)
+    run_ids.append(_check(result, "marts"))
+    return run_ids
+
+
 def sweep_retention(instance: dg.DagsterInstance, as_of: date, log=print) -> list[str]:
     """One retention run per call date with anything due, then (if anything went) the marts
-    rebuild and the warehouse rewrite: what the two nightly schedules do."""
+    rebuild and the warehouse rewrite, then the audit trail's own retention: what the nightly
+    schedules do."""
     from pipelines.definitions import defs
     from pipelines.defs.retention.assets import due_partitions, run_config
 
@@ -131,6 +154,10 @@ def sweep_retention(instance: dg.DagsterInstance, as_of: date, log=print) -> lis
         run_ids.append(_check(result, f"retention of {day}"))
     if days:
         run_ids.append(finish_erasure(instance))
+    audit_config = {"ops": {"governance__audit_retention": {"config": {"as_of": as_of.isoformat()}}}}
+    result = definitions.resolve_job_def("audit_retention").execute_in_process(
+        instance=instance, run_config={**_LOGGING, **audit_config})
+    run_ids.append(_check(result, "audit trail retention"))
     if too_early:
         raise PipelineRunFailed(
             f"data is due on {len(too_early)} call date(s) before the first call date (CALLCANON_FIRST_CALL_DATE, "

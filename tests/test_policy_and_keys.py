@@ -21,6 +21,11 @@ def test_shipped_profiles_encode_the_two_seed_policies():
     assert ombudsman.callers_may_stop_recording is False
     gp = load_policy("gp_practice")
     assert gp.callers_may_stop_recording is True
+    assert (ombudsman.consent.no_notice_inbound.action, ombudsman.consent.stopped_on_request.action) == (
+        "hold_for_review", "policy_exception")
+    assert (gp.consent.no_notice_outbound.action, gp.consent.stopped_on_request.action) == (
+        "use", "keep_out_of_analytics")
+    assert "training" not in gp.consent.stopped_on_request.only_for
     for rule in (gp.retention.linked, gp.retention.unlinked):
         assert rule.anchor == "call" and set(rule.days.model_dump().values()) == {1096}
 
@@ -32,12 +37,17 @@ ACCESS = ("access:\n  roles:\n    officer: {may: [listen], purposes: [quality], 
           "  download_purposes: [subject_access]\n  needs_approval: [police]\n")
 
 
+CONSENT = ("consent:\n  no_notice_inbound: hold_for_review\n  no_notice_outbound: hold_for_review\n"
+           "  notice_unknown: use\n  stopped_on_request: policy_exception\n")
+
+
 def write_policy(tmp_path, linked: str = DAYS, unlinked_key: str = "unlinked", unlinked: str = DAYS,
-                 access: str = ACCESS):
+                 access: str = ACCESS, consent: str = CONSENT, audit: str = "audit: {keep_days: 2192}\n",
+                 may_stop: str = "false"):
     path = tmp_path / "custom.yaml"
-    path.write_text(f"name: x\ncallers_may_stop_recording: false\nretention:\n"
+    path.write_text(f"name: x\ncallers_may_stop_recording: {may_stop}\nretention:\n"
                     f"  linked: {{anchor: case_last_activity, days: {linked}}}\n"
-                    f"  {unlinked_key}: {{anchor: call, days: {unlinked}}}\n" + access)
+                    f"  {unlinked_key}: {{anchor: call, days: {unlinked}}}\n" + access + consent + audit)
     return str(path)
 
 
@@ -54,6 +64,16 @@ def test_a_custom_policy_file_loads(tmp_path):
      "longer than canon"),                                                    # themes outliving their source
     (dict(access=ACCESS.replace("authorises: [police]", "authorises: []")), "no role authorises 'police'"),
     (dict(access=ACCESS.replace("may: [listen]", "may: [lisen]")), "listen"),     # an unknown action
+    # consent: a case left undefined, an unknown action, a rule the policy contradicts
+    (dict(consent=CONSENT.replace("  notice_unknown: use\n", "")), "notice_unknown"),
+    (dict(consent=CONSENT.replace("notice_unknown: use", "notice_unknown: ignore")), "hold_for_review"),
+    (dict(consent=CONSENT.replace("stopped_on_request: policy_exception", "stopped_on_request: use")),
+     "callers may not stop recording"),
+    (dict(may_stop="true"), "no exception"),
+    (dict(consent=CONSENT.replace("notice_unknown: use", "notice_unknown: {action: use, only_for: [pr]}")),
+     "only_for names pr"),
+    (dict(consent=""), "consent"),
+    (dict(audit="audit: {keep_days: 365}\n"), "the record of a use would go before the data"),
 ])
 def test_an_invalid_policy_file_is_a_clear_error(tmp_path, change, message):
     with pytest.raises(PolicyError, match=message):

@@ -70,6 +70,8 @@ def _people(profile: str) -> dict[str, list[str]]:
     people = {f"{role.replace('_', '-')}-1": [role] for role in roles}
     if profile == "ombudsman":
         people["sec-ir"] = ["security_officer", "information_rights"]  # may ask and may authorise
+    else:
+        people["practice-manager-2"] = ["practice_manager"]  # a second authoriser
     return people
 
 
@@ -354,40 +356,45 @@ def test_a_clinician_sees_only_their_own_calls_and_no_call_is_hinted_at(portal, 
     browser.save_screenshot(str(SHOTS / "gp-clinician-refused.png"))
 
 
+# Per profile: who asks for a police release (holding a role that also authorises, so approving
+# their own request is possible to try), with which role, and who else approves it, with which.
+FOUR_EYES = {"ombudsman": ("sec-ir", "security_officer", "information-rights-1", "information_rights"),
+             "gp_practice": ("practice-manager-1", "practice_manager", "practice-manager-2", "practice_manager")}
+
+
 def test_four_eyes_a_police_release_needs_someone_else_s_approval(portal, browser):
     from selenium.webdriver.common.by import By
 
-    if portal.profile != "ombudsman":
-        pytest.skip("the ombudsman profile has a role that both asks and authorises")
-    sign_in(browser, portal, "sec-ir")
-    assert open_call(browser, portal, "call-a", "download_audio", "security_officer", "police") == "refused"
+    asker, asking_role, approver, approving_role = FOUR_EYES[portal.profile]
+    sign_in(browser, portal, asker)
+    assert open_call(browser, portal, "call-a", "download_audio", asking_role, "police") == "refused"
     browser.find_element(By.ID, "ask").click()
-    assert "waiting for an authoriser" in _text(browser)
+    assert "waiting for an authoriser" in _text(browser, "waiting for an authoriser")
     browser.get(f"{portal.url}/approvals")
     [form] = browser.find_elements(By.CSS_SELECTOR, "form[id^=decide-]")
     request_id = form.get_attribute("id").split("-")[1]
-    fill(browser, form.get_attribute("id"), role="information_rights", reason="approving my own police request")
+    fill(browser, form.get_attribute("id"), role=approving_role, reason="approving my own police request")
     browser.find_element(By.ID, f"approve-{request_id}").click()
-    assert "nobody may approve their own request" in _text(browser)
-    browser.save_screenshot(str(SHOTS / "ombudsman-self-approval-refused.png"))
+    assert "nobody may approve their own request" in _text(browser, "nobody may approve their own request")
+    browser.save_screenshot(str(SHOTS / f"{portal.profile}-self-approval-refused.png"))
     # Another person with an authorising role approves; the release then goes through.
-    sign_in(browser, portal, "information-rights-1")
+    sign_in(browser, portal, approver)
     browser.get(f"{portal.url}/approvals")
-    fill(browser, f"decide-{request_id}", role="information_rights", reason="police disclosure form checked")
+    fill(browser, f"decide-{request_id}", role=approving_role, reason="police disclosure form checked")
     browser.find_element(By.ID, f"approve-{request_id}").click()
-    assert "Decision recorded" in _text(browser)
-    sign_in(browser, portal, "sec-ir")
-    assert open_call(browser, portal, "call-a", "listen", "security_officer", "police") == "refused"  # not approved
-    assert open_call(browser, portal, "call-a", "download_audio", "security_officer", "police") == "downloaded"
-    assert open_call(browser, portal, "call-a", "download_audio", "security_officer", "police") == "refused"  # once
+    assert "Decision recorded" in _text(browser, "Decision recorded")
+    sign_in(browser, portal, asker)
+    assert open_call(browser, portal, "call-a", "listen", asking_role, "police") == "refused"  # not approved
+    assert open_call(browser, portal, "call-a", "download_audio", asking_role, "police") == "downloaded"
+    assert open_call(browser, portal, "call-a", "download_audio", asking_role, "police") == "refused"  # once
     trail = [(r["actor"], r["action"], r["outcome"].split(" ")[0]) for r in audit(portal)
              if r["action"] in ("ask_approval", "approve", "download_audio") and r["role"] != "none"][-6:]
-    assert trail == [("local:sec-ir", "download_audio", "refused:needs_approval"),
-                     ("local:sec-ir", "ask_approval", "granted:request"),
-                     ("local:sec-ir", "approve", "refused:self_approval"),
-                     ("local:information-rights-1", "approve", "granted:request"),
-                     ("local:sec-ir", "download_audio", "granted"),
-                     ("local:sec-ir", "download_audio", "refused:needs_approval")]
+    assert trail == [(f"local:{asker}", "download_audio", "refused:needs_approval"),
+                     (f"local:{asker}", "ask_approval", "granted:request"),
+                     (f"local:{asker}", "approve", "refused:self_approval"),
+                     (f"local:{approver}", "approve", "granted:request"),
+                     (f"local:{asker}", "download_audio", "granted"),
+                     (f"local:{asker}", "download_audio", "refused:needs_approval")]
 
 
 def test_a_forged_cross_site_post_is_refused(portal, browser, tmp_path):

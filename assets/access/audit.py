@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets import keys, warehouse
-from assets.access import audit_heads
+from assets.access import audit_heads, audit_retention
 from assets.access.audit_heads import fingerprint, witness_path
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ class Verification:
     records: int
     problems: list[str] = field(default_factory=list)
     witnessed: int = 0  # signed heads read from the witness log
+    checkpoint: audit_retention.Checkpoint | None = None  # where the chain starts after audit retention
 
     @property
     def ok(self) -> bool:
@@ -123,12 +124,19 @@ def verify(conn, key: bytes, head: Path | None = None, *, witness: Path | None =
     """Walk the chain from the first record: every sequence number present and in order, every
     record's hash its own, every link to the one before; then the head file signed and where the
     chain ends, every witnessed head signed and still the chain's hash at its sequence number, and
-    the chain's last record the newest witnessed head. `public_key` defaults to the signing key's."""
+    the chain's last record the newest witnessed head. After audit retention the walk starts from
+    the signed checkpoint the first kept record follows (`audit_retention`), and heads witnessed
+    for the removed records are no longer compared. `public_key` defaults to the signing key's."""
     head, witness = head or head_path(), witness or witness_path()
     public_key = public_key or _signer().public_key()
     rows = conn.execute(f"SELECT {', '.join(FIELDS)}, hash FROM governance.audit ORDER BY seq").fetchall()
     result = Verification(len(rows))
-    prev, expected_seq = GENESIS, 1
+    # After audit retention the chain starts at a signed checkpoint: the first kept record must
+    # follow it exactly, or the records before it show as removed.
+    checkpoints, result.problems = audit_retention.checkpoints(conn, witness, public_key)
+    start = checkpoints.get(rows[0][0] - 1) if rows and rows[0][0] > 1 else None
+    result.checkpoint = start
+    prev, expected_seq = (start.hash, start.seq + 1) if start else (GENESIS, 1)
     hashes: dict[int, str] = {}
     for row in rows:
         record = dict(zip((*FIELDS, "hash"), row))
@@ -142,8 +150,13 @@ def verify(conn, key: bytes, head: Path | None = None, *, witness: Path | None =
             result.problems.append(f"record {seq} was altered (its hash does not match its contents)")
         prev, expected_seq = record["hash"], seq + 1
         hashes[seq] = record["hash"]
+    inside = sorted(s for s, c in checkpoints.items() if s in hashes and hashes[s] != c.hash)
+    if inside:
+        result.problems.append(f"the chain's hash at record {inside[0]} differs from its signed audit checkpoint: "
+                               "the chain was rewritten")
     last = (rows[-1][0], rows[-1][-1]) if rows else (0, GENESIS)
     result.problems += audit_heads.check_head(head, public_key, last, bool(rows))
-    result.witnessed, problems = audit_heads.check_witness(witness, public_key, hashes, last)
+    result.witnessed, problems = audit_heads.check_witness(witness, public_key, hashes, last,
+                                                           floor=start.seq if start else 0)
     result.problems += problems
     return result

@@ -123,10 +123,11 @@ def _records(seqs: set[int]) -> str:
 
 
 def check_witness(path: Path, public_key: Ed25519PublicKey, chain: dict[int, str],
-                  last: tuple[int, str]) -> tuple[int, list[str]]:
-    """Every line of the witness log signed, and every witnessed (seq, hash) the chain's record at
-    that seq; the chain's last record the newest witnessed head. One pass over the log; `chain`
-    maps each record's seq to its hash. Returns (signed heads read, problems)."""
+                  last: tuple[int, str], floor: int = 0) -> tuple[int, list[str]]:
+    """Every line of the witness log signed, and every witnessed (seq, hash) above `floor` (the
+    audit checkpoint the chain starts from) the chain's record at that seq; the chain's last record
+    the newest witnessed head. One pass over the log; `chain` maps each record's seq to its hash.
+    Checkpoint lines are checked by `audit_retention`. Returns (signed heads read, problems)."""
     if not path.exists():
         return 0, ([f"no witness log at {path}: the chain's heads were never witnessed"] if chain else [])
     unsigned: list[int] = []
@@ -138,6 +139,8 @@ def check_witness(path: Path, public_key: Ed25519PublicKey, chain: dict[int, str
             if not line.strip():
                 continue
             head = parse(line)
+            if head is not None and head.get("kind") == "checkpoint":
+                continue
             if head is None or not signed_by(public_key, head):
                 unsigned.append(number)
                 continue
@@ -145,6 +148,8 @@ def check_witness(path: Path, public_key: Ed25519PublicKey, chain: dict[int, str
             seq, digest = head["seq"], head["hash"]
             if seen.setdefault(seq, digest) != digest:
                 conflicts.add(seq)
+            if seq <= floor:
+                continue  # removed by audit retention, behind the signed checkpoint
             if seq not in chain:
                 beyond.add(seq)
             elif chain[seq] != digest:

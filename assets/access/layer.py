@@ -8,7 +8,8 @@ may give the purpose; the reason says something (browsing is refused); audio dow
 the policy's download purposes; a purpose that needs approval (disciplinary, police) has a
 recorded approval from an authorising role for this user and call; a role scoped to its own
 calls is the call's staff member; the call exists; the request fields given (staff member,
-external number, date of the call) agree with the call's record.
+external number, date of the call) agree with the call's record; a call whose consent case limits
+its purposes (a GP recording stopped on request) is reached only for those.
 
 Audio is sealed at rest (`assets.audio.vault`): it is unsealed here, after the decision and its
 audit record, into memory for listening or into the requester's folder for a download.
@@ -26,6 +27,7 @@ from assets.access import audit, identities, releases, traces
 from assets.access.requests import AccessRefused, AccessRequest, CallQuery, says_something
 from assets.access.subjects import call_ref, matching_calls
 from assets.audio import vault as audio_vault
+from assets.canon import consent
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import PERSONAL_ACTIONS, Policy
 
@@ -86,6 +88,10 @@ class AccessLayer:
         role = self.policy.access.roles[req.role]
         if role.scope == "own_calls" and (not call[1] or call[1].lower() != self._staff_id(req.user)):
             return "not_own_call", f"a {req.role} may reach only calls where they are the staff member"
+        limit = consent.only_for(self.policy, *call[6:9])
+        if limit is not None and req.purpose not in limit:
+            return "consent_limited", (f"this recording was stopped at the caller's request: it may be reached only "
+                                       f"for {', '.join(limit)}")
         return None
 
     def _staff_id(self, user: str) -> str | None:
@@ -192,8 +198,9 @@ class AccessLayer:
         """The call's record (call_id, staff_id, external_number, audio_path, call_date) if the
         policy allows the request; AccessRefused otherwise. Either way, audited."""
         call = self.conn.execute(
-            "SELECT call_id, staff_id, external_number, audio_path, call_date, audio_deleted_at "
-            "FROM casework.calls WHERE call_id = ?", [req.call_id]).fetchone()
+            "SELECT call_id, staff_id, external_number, audio_path, call_date, audio_deleted_at, direction, "
+            "privacy_notice_played, recording_stopped_on_request FROM casework.calls WHERE call_id = ?",
+            [req.call_id]).fetchone()
         refusal = self._refusal(req, call)
         if refusal:
             seq = self._record(req, f"refused:{refusal[0]}", call[2] if call else None)

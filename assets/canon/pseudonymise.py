@@ -74,9 +74,10 @@ def theme_statements(pseudonymiser: Pseudonymiser, text: str, entities, segments
 
 
 def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser,
-                      names_found: dict[str, set[str]] | None = None) -> tuple[int, int]:
-    """Write the canon rows for one call date, leaving out restricted calls (and removing any
-    canon row they already had). Returns (calls written, calls withheld). `names_found`, when
+                      names_found: dict[str, set[str]] | None = None, held: set[str] = frozenset()) -> tuple[int, int]:
+    """Write the canon rows for one call date, leaving out restricted calls and those consent
+    holds (`held`, from `consent.record_date`), and removing whatever canon and theme rows they
+    already had. Returns (calls written, calls withheld). `names_found`, when
     given, receives each call's names, streets and places as its detectors found them: in memory
     only, for the leak scan to look for anywhere in the row (`leak_scan.record_date`).
 
@@ -115,7 +116,7 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser,
         if number_token:
             found.add(number_token)
         tokens.extend(dict(call_id=call_id, token=t) for t in sorted(found))
-        if (("call", call_id) in restricted or ("complaint", complaint) in restricted
+        if (call_id in held or ("call", call_id) in restricted or ("complaint", complaint) in restricted
                 or ("number", number_token) in restricted
                 or any(p in red.text for p in people)):
             withheld += 1
@@ -128,8 +129,11 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser,
                         caller_text=caller, statements=theme_statements(
                             pseudonymiser, text, red.entities, segs, words.get(call_id, {}), d)))
     ids = [r[0] for r in rows]
+    kept_out = sorted(set(ids) - {r["call_id"] for r in out})
     with warehouse.transaction(conn):
         marts_queue.mark_calls(conn, ids)  # dates the rows had (a re-run may move a call)
+        for table in ("canon.leak_scan", "themes.call_themes", "themes.candidates"):
+            conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [kept_out])
         warehouse.replace_rows(conn, "canon.transcripts", "call_id", ids, out, atomic=False)
         marts_queue.mark_days(conn, [r["call_date"] for r in out])
         warehouse.replace_rows(conn, "casework.call_pseudonyms", "call_id", ids, tokens, atomic=False)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from assets import retention, warehouse
 from assets.access.audit import Verification
+from assets.governance import pack_sections
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import Policy
 from assets.warehouse import analytics
@@ -256,7 +257,10 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
          "head and the witness log of signed heads were checked: "
          + ("the chain is intact." if found.chain_ok else "**" + "; ".join(found.chain_problems) + "**")),
         "",
-        "## 6. Also for the review",
+        pack_sections.audit_retention_line(policy, chain),
+        "",
+        *pack_sections.consent_lines(conn, policy, _table),
+        "## 7. Also for the review",
         "",
         "Quarantined calls (bad input awaiting a person): "
         + (", ".join(f"{s}/{r} {n}" for s, r, n in quarantine) or "none") + ". "

@@ -33,7 +33,10 @@ def audit_verify() -> None:
     click.echo(f"witness {audit.witness_path()}: {result.witnessed} signed heads checked "
                f"(signing key {audit.fingerprint(public_key)})")
     if result.ok:
-        click.echo(f"{result.records} records, chain intact (head {audit.head_path()})")
+        start = result.checkpoint
+        click.echo(f"{result.records} records, chain intact (head {audit.head_path()})"
+                   + (f"; it starts from the signed checkpoint after record {start.seq} (audit retention removed "
+                      f"the records from before {start.cut_before})" if start else ""))
         return
     for problem in result.problems:
         click.echo(f"TAMPERED: {problem}")

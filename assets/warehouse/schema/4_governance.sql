@@ -174,3 +174,32 @@ CREATE TABLE IF NOT EXISTS governance.approval_requests (
     decided_by VARCHAR,
     decision VARCHAR                  -- approved | declined
 );
+
+-- Consent (issue 22): each call a consent case applies to (notice not played, notice unknown,
+-- recording stopped on request), the policy's action for it, and a reviewer's decision where the
+-- action holds the call for review. Calls by ref (hash of the id), the reason pseudonymised.
+CREATE TABLE IF NOT EXISTS governance.consent_cases (
+    call_ref VARCHAR NOT NULL,
+    call_date DATE NOT NULL,
+    "case" VARCHAR NOT NULL,          -- no_notice_inbound | no_notice_outbound | notice_unknown | stopped_on_request
+    action VARCHAR NOT NULL,          -- the policy's: hold_for_review | keep_out_of_analytics | policy_exception | use
+    found_at TIMESTAMPTZ NOT NULL,
+    decision VARCHAR,                 -- released | erased (hold_for_review only)
+    decided_at TIMESTAMPTZ,
+    decided_by VARCHAR,
+    decider_role VARCHAR,
+    audit_seq BIGINT,
+    PRIMARY KEY (call_ref, "case")
+);
+
+-- Audit retention (issue 22): each cut of the audit trail's oldest records, with the signed
+-- checkpoint (the last removed record's seq and hash) that verification starts from after it.
+CREATE TABLE IF NOT EXISTS governance.audit_checkpoints (
+    seq BIGINT PRIMARY KEY,           -- the last record removed
+    hash VARCHAR NOT NULL,            -- its hash: the first kept record's prev_hash
+    cut_before DATE NOT NULL,         -- records before this day were removed
+    signed_at VARCHAR NOT NULL,       -- when the checkpoint was signed (ISO 8601 UTC)
+    sig VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    removed BIGINT NOT NULL
+);

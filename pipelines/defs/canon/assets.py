@@ -3,8 +3,8 @@ from dagster_duckdb import DuckDBResource
 
 from assets import canon, locations
 from assets.audio import redaction as audio_redaction
-from assets.canon import leak_scan
-from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
+from assets.canon import consent, leak_scan
+from pipelines.defs.resources import AudioKey, CallStore, PolicyProfile, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient
 
@@ -16,23 +16,27 @@ from pipelines.retries import retry_transient
     pool=DUCKDB_WRITER_POOL,
     group_name="canon",
     kinds={"duckdb", "python"},
-    description="Pseudonymised transcripts: identifiers replaced by keyed tokens (Presidio + HMAC).",
+    description="Pseudonymised transcripts: identifiers replaced by keyed tokens (Presidio + HMAC); calls "
+                "that consent holds (no notice, stopped on request, per the policy) or a restriction covers "
+                "are left out.",
 )
 @retry_transient
 def canon_transcripts(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey,
+    policy: PolicyProfile,
 ) -> dg.MaterializeResult:
     pseudonymiser = pseudonym_key.pseudonymiser()
     day = partition_date(context)
     with warehouse.get_connection() as conn:
+        held = consent.record_date(conn, policy.load(), day)
         names: dict[str, set[str]] = {}  # per call, what its detectors found; never stored
-        written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser, names)
+        written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser, names, held)
         pseudonym_key.record_processing(conn, context, written + withheld)
         replaced = canon.identifiers_replaced(conn, day)
         findings = leak_scan.record_date(conn, day, names)
     leaks = sum(f.count for f in findings)
     return dg.MaterializeResult(metadata={
-        "calls": written, "withheld_restricted": withheld, "identifiers_replaced": int(replaced),
+        "calls": written, "withheld": withheld, "held_by_consent": len(held), "identifiers_replaced": int(replaced),
         "residual_pii_findings": leaks,
     })
 

@@ -1,12 +1,14 @@
-"""Governance's annual review pack as an asset, with a yearly schedule (ombudsman policy 5.2)."""
+"""Governance's annual review pack as an asset, with a yearly schedule (ombudsman policy 5.2), and the
+audit trail's own retention, daily (§5.3)."""
 
+import json
 from datetime import UTC, date, datetime
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 from dagster_shared.check import CheckError
 
-from assets.access import audit
+from assets.access import audit, audit_retention
 from assets.governance import evidence_pack
 from assets.settings import Settings
 from pipelines.defs.resources import PolicyProfile, PseudonymKey
@@ -82,3 +84,43 @@ def evidence_pack_asset(context: dg.AssetExecutionContext, config: EvidenceConfi
 evidence_pack_job = dg.define_asset_job(
     "evidence_pack", selection=dg.AssetSelection.keys("governance/evidence_pack"),
     description="Write the annual data protection review pack for governance.")
+
+
+class AuditRetentionConfig(dg.Config):
+    as_of: str | None = None  # ISO date the clock reads; default today
+
+
+@dg.asset(
+    key=["governance", "audit_retention"],
+    pool=DUCKDB_WRITER_POOL,
+    group_name="governance",
+    kinds={"duckdb"},
+    description="Removes audit records older than the policy's audit.keep_days from the start of the chain, "
+                "behind a signed checkpoint that verification starts from; the cut is itself audited.",
+)
+def audit_retention_asset(config: AuditRetentionConfig, warehouse: DuckDBResource, policy: PolicyProfile,
+                          pseudonym_key: PseudonymKey) -> dg.MaterializeResult:
+    today = date.fromisoformat(config.as_of) if config.as_of else date.today()
+    profile = policy.load()
+    with warehouse.get_connection() as conn:
+        done = audit_retention.cut(conn, profile, today)
+        if done:
+            checkpoint, removed = done
+            audit.append(conn, pseudonym_key.audit_key(), actor="callcanon-pipeline", role="system",
+                         action="audit_retention", outcome="done", object=f"audit:..{checkpoint.seq}",
+                         purpose="retention", reason=f"records before {checkpoint.cut_before} "
+                                                     f"({profile.audit.keep_days} days)",
+                         request=json.dumps({"removed": removed, "checkpoint_seq": checkpoint.seq}))
+    return dg.MaterializeResult(metadata={
+        "keep_days": profile.audit.keep_days, "records_removed": done[1] if done else 0,
+        "checkpoint_seq": done[0].seq if done else None})
+
+
+audit_retention_job = dg.define_asset_job(
+    "audit_retention", selection=dg.AssetSelection.assets(audit_retention_asset),
+    description="Audit trail retention: records past the policy's period removed behind a signed checkpoint.")
+
+audit_retention_schedule = dg.ScheduleDefinition(
+    job=audit_retention_job, cron_schedule="45 2 * * *", execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily, after the retention sweep: the audit trail's own retention period.")
