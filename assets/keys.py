@@ -149,3 +149,60 @@ def load_oidc_client_secret() -> str:
         return read_private(settings.oidc_client_secret_file, "OIDC client secret").strip()
     raise SecretError("an OIDC issuer is set but no client secret: set CALLCANON_OIDC_CLIENT_SECRET_FILE to a file "
                       "only this account can read (or CALLCANON_OIDC_CLIENT_SECRET)")
+
+
+# --- rotation ----------------------------------------------------------------------------------
+# A rotation writes the new key beside the current one as `<name>.key.next` (owner-only), reseals
+# under it, then keeps the old key as `<name>.key.retired-<UTC time>` and renames the new one over
+# the current: each step is one rename or one new file, so a rotation killed anywhere resumes.
+
+def next_path(secret: Secret) -> Path:
+    path = secret.file_path()
+    return path.with_name(path.name + ".next")
+
+
+def _rotatable(secret: Secret) -> Path:
+    settings = Settings.from_env()
+    value = getattr(settings, secret.field)
+    if value is not None and value.get_secret_value():
+        raise SecretError(f"the {secret.name} key comes from {secret.env}: a rotation writes key files, so give it "
+                          f"as a file ({secret.env_file}) to rotate it")
+    return secret.file_path(settings)
+
+
+def load_audio_keys() -> list[bytes]:
+    """[the key to seal with, the keys to open with besides]: during a rotation the new key seals
+    and both open, so what any process writes meanwhile is under the new key already."""
+    current = AUDIO.load()
+    upcoming = next_path(AUDIO)
+    if upcoming.exists():
+        return [AUDIO._decode(read_private(upcoming, AUDIO.name), str(upcoming)), current]
+    return [current]
+
+
+def begin_rotation(secret: Secret) -> tuple[bytes, bool]:
+    """The new key (made now, or the one an interrupted rotation made), and whether it is new."""
+    _rotatable(secret)
+    path, created = secret.init(next_path(secret))
+    return secret._decode(read_private(path, secret.name), str(path)), created
+
+
+def finish_rotation(secret: Secret, stamp: str) -> Path:
+    """Keep the old key apart (to read backups made under it until they expire; destroy it then),
+    and put the new one in its place. Returns where the old key now is."""
+    path, upcoming = _rotatable(secret), next_path(secret)
+    retired = path.with_name(f"{path.name}.retired-{stamp}")
+    if upcoming.exists():
+        if not retired.exists():
+            fd = os.open(retired, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(read_private(path, secret.name))
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(upcoming, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return retired

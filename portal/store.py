@@ -37,7 +37,6 @@ class Store:
     policy: Policy
     pseudonymiser: Pseudonymiser
     pseudonym_key: bytes
-    vault: AudioVault
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -45,7 +44,8 @@ class Store:
         to date, before serving anything: a missing key is an error at start, not mid-request."""
         key = keys.PSEUDONYM.load()
         keys.load_audit_signing_key()
-        store = cls(settings, load_policy(settings.policy), Pseudonymiser(key), key, AudioVault(keys.AUDIO.load()))
+        AudioVault.from_keys()  # a missing audio key is an error at start
+        store = cls(settings, load_policy(settings.policy), Pseudonymiser(key), key)
         with store.connection() as conn:
             warehouse.ensure_schema(conn)
         threading.Thread(target=store._warm, daemon=True).start()
@@ -75,7 +75,8 @@ class Store:
                 conn.close()
 
     def layer(self, conn) -> AccessLayer:
-        return AccessLayer(conn, self.policy, self.pseudonymiser, self.pseudonym_key, self.vault)
+        # The audio key is read for each request, so a key rotation needs no restart.
+        return AccessLayer(conn, self.policy, self.pseudonymiser, self.pseudonym_key, AudioVault.from_keys())
 
     def record(self, conn, *, actor: str, role: str, action: str, outcome: str, session: str | None = None,
                details: dict | None = None) -> int:

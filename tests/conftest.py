@@ -58,6 +58,16 @@ class PipelineRun:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
 
+    def transcripts(self) -> dict[str, str]:
+        """Casework transcripts opened from their seal (the audio key's), as only the pipeline's
+        stages and the access layer open them."""
+        from assets.audio.vault import AudioVault
+        from assets.keys import load_audio_key
+        from assets.sealed_text import TRANSCRIPT
+
+        seal = AudioVault(load_audio_key()).text
+        return {c: seal.open(t, c, TRANSCRIPT) for c, t in self.query("SELECT call_id, text FROM casework.transcripts")}
+
 
 @pytest.fixture(scope="session")
 def data_env(tmp_path_factory):

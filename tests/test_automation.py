@@ -20,7 +20,7 @@ def test_daily_schedules_are_on_and_the_catch_up_asks_for_yesterday(data_env, db
     d = defs()
     names = {s.name for s in d.schedules}
     assert names == {"transcription_catch_up", "retention_schedule", "finish_erasure_schedule", "marts_schedule",
-                     "theme_refit_schedule", "evidence_pack_schedule"}
+                     "theme_refit_schedule", "evidence_pack_schedule", "audit_retention_schedule"}
     for name in names:
         assert d.resolve_schedule_def(name).default_status == dg.DefaultScheduleStatus.RUNNING, name
     tick = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/London"))  # the night the clocks change

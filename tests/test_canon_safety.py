@@ -11,10 +11,12 @@ import pytest
 
 from assets import canon, pii, warehouse
 from assets.canon import leak_scan, restrictions
+from assets.sealed_text import TextSeal
 from assets.themes import registry
 from assets.themes.taxonomy import load_taxonomy
 
 DAY = date(2026, 3, 2)
+SEAL = TextSeal(bytes(range(32)))  # the fixture's text is plain, from before sealing: it reads as it is
 
 
 def test_scan_finds_what_a_pseudonymiser_missed_and_nothing_in_clean_text():
@@ -34,7 +36,7 @@ def test_a_name_the_detectors_found_is_looked_for_everywhere_in_the_row(conn, ps
     assert leak_scan.names_left("<PERSON_0a1b2c3d> said her tablets never came", {"Maureen Pickering"}) == 0
     # Through the stage: the names found stay in memory and the scan of the clean canon is clean.
     names: dict[str, set[str]] = {}
-    canon.pseudonymise_date(conn, DAY, pseudonymiser, names)
+    canon.pseudonymise_date(conn, DAY, pseudonymiser, SEAL, names)
     assert names["c1"] >= {"Sarah Jones"}
     assert all(f.count == 0 for f in leak_scan.record_date(conn, DAY, names))
     conn.execute("UPDATE canon.transcripts SET text = text || ' and jones again' WHERE call_id = 'c1'")
@@ -65,11 +67,11 @@ def pseudonymiser():
 
 
 def test_restricted_calls_never_enter_the_canon(conn, pseudonymiser):
-    assert canon.pseudonymise_date(conn, DAY, pseudonymiser) == (2, 0)
+    assert canon.pseudonymise_date(conn, DAY, pseudonymiser, SEAL) == (2, 0)
     # Restricting by phone number withdraws the call at once and keeps it out on re-runs.
     assert restrictions.restrict(conn, pseudonymiser, "number", "+447700900222", "art. 18 request") == 1
     assert [r[0] for r in conn.execute("SELECT call_id FROM canon.transcripts").fetchall()] == ["c1"]
-    assert canon.pseudonymise_date(conn, DAY, pseudonymiser) == (1, 1)
+    assert canon.pseudonymise_date(conn, DAY, pseudonymiser, SEAL) == (1, 1)
     # The restriction itself holds a token, not the number.
     refs = [r[0] for r in conn.execute("SELECT ref FROM governance.restrictions").fetchall()]
     assert refs and all("7700900222" not in r for r in refs)
@@ -77,12 +79,12 @@ def test_restricted_calls_never_enter_the_canon(conn, pseudonymiser):
     # c2 too although it is already out of the canon (found through casework.call_pseudonyms).
     person = pseudonymiser.token("PERSON", "Sarah Jones")
     assert restrictions.restrict(conn, pseudonymiser, "person", person, None) == 2
-    assert canon.pseudonymise_date(conn, DAY, pseudonymiser) == (0, 2)
+    assert canon.pseudonymise_date(conn, DAY, pseudonymiser, SEAL) == (0, 2)
     assert conn.execute("SELECT count(*) FROM canon.transcripts").fetchone()[0] == 0
 
 
 def test_a_canon_that_fails_the_scan_blocks_themes(conn, pseudonymiser):
-    canon.pseudonymise_date(conn, DAY, pseudonymiser)
+    canon.pseudonymise_date(conn, DAY, pseudonymiser, SEAL)
     conn.execute("INSERT INTO canon.leak_scan VALUES ('c1', ?, 1, ?, now())", [DAY, json.dumps({"email": 1})])
     with pytest.raises(registry.CanonNotClean, match="blocked"):
         registry.refit(conn, load_taxonomy("ombudsman"), 8)

@@ -69,7 +69,7 @@ def store(tmp_path, monkeypatch):
 
 def _canon_run(conn, policy, pseudonymiser) -> set[str]:
     held = consent.record_date(conn, policy, DAY)
-    canon.pseudonymise_date(conn, DAY, pseudonymiser, held=held)
+    canon.pseudonymise_date(conn, DAY, pseudonymiser, AudioVault(load_audio_key()).text, held=held)
     return {r[0] for r in conn.execute("SELECT call_id FROM canon.transcripts").fetchall()}
 
 

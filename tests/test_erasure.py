@@ -146,6 +146,11 @@ def test_an_erasure_request_leaves_no_trace_of_the_call_on_disk(pipeline_run, tm
         "name": NAME.encode(), "name in capitals": NAME.upper().encode(),
         "re-sent audio": RESEND_AUDIO[100:164], "re-sent audio reversed": RESEND_AUDIO[::-1][100:164],
     }
+    # Casework text is sealed at rest: the transcript in clear is in no file of the data folder,
+    # only in the subject access package released before (which the scan does find).
+    clear = {"transcript in clear": pipeline_run.transcripts()[target].encode()}
+    assert hits(data, clear) == {"transcript in clear": []}
+    assert hits(data.parent / "releases", clear)["transcript in clear"]
     # The scan can see every needle before the erasure (so it could fail after it).
     seen = hits(data, needles)
     assert all(seen.values()), seen

@@ -10,10 +10,11 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from assets import retention, warehouse
+from assets import reseal, retention, warehouse
 from assets.access import audit
+from assets.audio.vault import AudioVault
 from assets.governance import evidence_pack
-from assets.keys import load_key
+from assets.keys import load_audio_key, load_key
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import load_policy
 from assets.synthetic.warehouse_rows import SynthCall, add_calls
@@ -57,8 +58,12 @@ def test_the_pack_fails_on_overdue_retention_an_altered_certificate_and_a_broken
         assert found.overdue_total == 0 and found.deleted == {"audio": 3, "redacted_audio": 3}
         assert _summary(text)["Analytics copy republished after the last deletion"] == "FAIL"
         analytics.publish(conn, tmp_path / "analytics.duckdb")  # what the finish_erasure job does next
+        # These calls' text was written in clear (as by callcanon < 0.12) until `callcanon seal-store`.
+        assert _summary(text)["Casework text sealed at rest"] == "FAIL" and "9 cells in clear" in text
+        reseal.reseal_text(conn, AudioVault(load_audio_key()).text)
         text, found = pack()
-        assert set(_summary(text).values()) == {"PASS"} and len(_summary(text)) == 4
+        assert set(_summary(text).values()) == {"PASS"} and len(_summary(text)) == 5
+        assert "Key age: audio key" in text and "never rotated" in text
 
         conn.execute("UPDATE governance.erasure_certificates SET bytes_deleted = 0")  # someone tidies a record
         conn.execute("UPDATE governance.audit SET outcome = 'granted' WHERE seq = 2")  # and hides a refusal
@@ -66,6 +71,7 @@ def test_the_pack_fails_on_overdue_retention_an_altered_certificate_and_a_broken
         assert found.certificates_broken and not found.chain_ok
         assert _summary(text) == {"Retention: items past their end date still held": "PASS",
                                   "Certificates match their digests": "FAIL", "Audit chain verifies": "FAIL",
+                                  "Casework text sealed at rest": "PASS",
                                   "Analytics copy republished after the last deletion": "PASS"}
     assert (tmp_path / "evidence" / as_of.isoformat() / "deletions_by_class.png").stat().st_size > 5000
     for personal in ("old-0", NUMBER, "900777"):

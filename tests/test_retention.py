@@ -17,7 +17,7 @@ from conftest import grant_this_account
 from assets import retention, warehouse
 from assets.access.subjects import call_ref
 from assets.synthetic.warehouse_rows import SynthCall, add_calls
-from pipelines.defs.resources import PolicyProfile, PseudonymKey, Warehouse
+from pipelines.defs.resources import AudioKey, PolicyProfile, PseudonymKey, Warehouse
 
 DAY = date(2026, 1, 5)
 CLASS_ROWS = {
@@ -205,7 +205,7 @@ def test_retired_data_is_not_rederived_by_a_rerun_of_its_stage(store):
     store.run(lambda conn: retention.delete(
         conn, [retention.Due("x1", DAY, "canon", DAY, "test")], "ombudsman", "cert-x"))
     # Its transcript is still held, but re-running the canon stage must not bring the row back.
-    written, _ = store.run(canon.pseudonymise_date, DAY, PseudonymKey().pseudonymiser())
+    written, _ = store.run(canon.pseudonymise_date, DAY, PseudonymKey().pseudonymiser(), AudioKey().vault().text)
     assert written == 1
     assert store.query("SELECT call_id FROM canon.transcripts") == [("x2",)]
 

@@ -11,8 +11,9 @@ calls is the call's staff member; the call exists; the request fields given (sta
 external number, date of the call) agree with the call's record; a call whose consent case limits
 its purposes (a GP recording stopped on request) is reached only for those.
 
-Audio is sealed at rest (`assets.audio.vault`): it is unsealed here, after the decision and its
-audit record, into memory for listening or into the requester's folder for a download.
+Audio and casework text are sealed at rest (`assets.audio.vault`, `assets.sealed_text`): they are
+opened here, after the decision and its audit record, into memory for listening or reading, or
+into the requester's folder for a download.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from assets.audio import vault as audio_vault
 from assets.canon import consent
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import PERSONAL_ACTIONS, Policy
+from assets.sealed_text import TRANSCRIPT
 
 # What an export and a subject access package give of a call's record: the modelled fields.
 EXPORTED_FIELDS = ("call_id", "call_date", "started_at", "direction", "staff_id", "team", "external_number",
@@ -217,8 +219,7 @@ class AccessLayer:
     def view_transcript(self, req: AccessRequest) -> str:
         _expect(req, "view_transcript")
         self.authorise(req)
-        row = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
-        return row[0] if row else ""
+        return self._transcript(req.call_id) or ""
 
     def listen(self, req: AccessRequest) -> io.BytesIO:
         """The audio to play, unsealed in memory: listening leaves no copy behind."""
@@ -252,9 +253,13 @@ class AccessLayer:
         self.authorise(req)
         meta = self.conn.execute(f"SELECT {', '.join(EXPORTED_FIELDS)} FROM casework.calls WHERE call_id = ?",
                                  [req.call_id]).fetchdf()
-        text = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [req.call_id]).fetchone()
         return {"call": json.loads(meta.to_json(orient="records", date_format="iso"))[0],
-                "transcript": text[0] if text else None}
+                "transcript": self._transcript(req.call_id)}
+
+    def _transcript(self, call_id: str) -> str | None:
+        """The transcript, opened from its seal only here, after the audited decision."""
+        row = self.conn.execute("SELECT text FROM casework.transcripts WHERE call_id = ?", [call_id]).fetchone()
+        return self.vault.text.open(row[0], call_id, TRANSCRIPT) if row else None
 
     def export(self, req: AccessRequest, dest_dir: Path) -> Path:
         """The export written as JSON into `dest_dir` (the data host's route)."""

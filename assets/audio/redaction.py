@@ -17,6 +17,7 @@ import numpy as np
 
 from assets import audio, locations, storage
 from assets.audio import vault as audio_vault
+from assets.sealed_text import TRANSCRIPT, word_place
 
 PAD_S = 0.25
 TONE_HZ = 1000.0
@@ -94,10 +95,11 @@ def redact_date(conn, call_date, pseudonymiser, vault: audio_vault.AudioVault, o
         [call_date],
     ).fetchall()
     done = []
-    for call_id, text, audio_path in calls:
-        words = [TimedWord(*r) for r in conn.execute(
-            "SELECT start_s, end_s, word FROM casework.words WHERE call_id = ? ORDER BY seg_idx, word_idx",
-            [call_id]).fetchall()]
+    for call_id, sealed, audio_path in calls:
+        text = vault.text.open(sealed, call_id, TRANSCRIPT)
+        words = [TimedWord(a, b, vault.text.open(w, call_id, word_place(si, wi))) for a, b, w, si, wi in conn.execute(
+            "SELECT start_s, end_s, word, seg_idx, word_idx FROM casework.words WHERE call_id = ? "
+            "ORDER BY seg_idx, word_idx", [call_id]).fetchall()]
         # Segment texts are joined in order, and words sit in segment order: map within each.
         intervals = identifier_intervals(text, words, pseudonymiser.find(text))
         dest = out_root / str(call_date) / audio_vault.sealed_name(f"{call_id}.wav")

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from assets import locations
 from assets.audio.decoding import AudioProblem
+from assets.sealed_text import TextSeal
 
 MAGIC = b"CCSEAL1\n"
 SUFFIX = ".sealed"
@@ -46,10 +47,25 @@ def plain_name(sealed: Path) -> str:
     return sealed.name[: -len(SUFFIX)] if sealed.name.endswith(SUFFIX) else sealed.name
 
 
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(HKDF(hashes.SHA256(), 32, salt=None, info=b"callcanon audio at rest v1").derive(key))
+
+
 class AudioVault:
-    def __init__(self, key: bytes):
-        aes_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"callcanon audio at rest v1").derive(key)
-        self._aead = AESGCM(aes_key)
+    def __init__(self, key: bytes, *older: bytes):
+        """`key` seals; it and `older` (the key being rotated away from) open."""
+        self._aead = _aead(key)
+        self._openers = [self._aead, *(_aead(k) for k in older)]
+        self.text = TextSeal(key, *older)  # casework text, under the same key (`assets.sealed_text`)
+
+    @classmethod
+    def from_keys(cls) -> AudioVault:
+        """The vault for this moment: during a key rotation it seals under the new key and opens
+        under both (`assets.keys.load_audio_keys`)."""
+        from assets import keys
+
+        key, *older = keys.load_audio_keys()
+        return cls(key, *older)
 
     # --- sealing ----------------------------------------------------------------------------
 
@@ -114,16 +130,44 @@ class AudioVault:
             _, chunk_size, _ = _HEADER.unpack(header)
             aad = header + call_id.encode()
             chunk, n = fh.read(chunk_size + TAG), 0
+            aead = None
             while True:
                 following = fh.read(chunk_size + TAG)
+                nonce = self._nonce(header, n, not following)
                 try:
-                    out.write(self._aead.decrypt(self._nonce(header, n, not following), chunk, aad))
+                    if aead is None:  # the first chunk says which key sealed the file
+                        aead = self._opener(nonce, chunk, aad)
+                    out.write(aead.decrypt(nonce, chunk, aad))
                 except InvalidTag:
                     raise SealBroken("seal_broken", "the sealed audio fails its check: altered, cut short, "
                                      "another call's file, or sealed under a different audio key") from None
                 if not following:
                     return
                 chunk, n = following, n + 1
+
+    def _opener(self, nonce: bytes, chunk: bytes, aad: bytes) -> AESGCM:
+        for aead in self._openers:
+            try:
+                aead.decrypt(nonce, chunk, aad)
+                return aead
+            except InvalidTag:
+                continue
+        raise InvalidTag()
+
+    def sealed_by_current(self, path: Path, call_id: str) -> bool:
+        """Whether the file's first chunk opens under the sealing key (a rotation skips it)."""
+        with path.open("rb") as fh:
+            header = fh.read(_HEADER.size)
+            if len(header) < _HEADER.size or not header.startswith(MAGIC):
+                return False
+            chunk_size = _HEADER.unpack(header)[1]
+            chunk = fh.read(chunk_size + TAG)
+            last = not fh.read(1)
+        try:
+            self._aead.decrypt(self._nonce(header, 0, last), chunk, header + call_id.encode())
+            return True
+        except InvalidTag:
+            return False
 
     @staticmethod
     def _nonce(header: bytes, n: int, last: bool) -> bytes:

@@ -6,6 +6,7 @@ import re
 
 from assets import warehouse
 from assets.pii.pseudonymiser import TOKEN, Pseudonymiser
+from assets.sealed_text import TRANSCRIPT, TextSeal, segment_place, word_place
 from assets.themes.statements import UNSURE
 from assets.warehouse import marts_queue
 
@@ -73,11 +74,12 @@ def theme_statements(pseudonymiser: Pseudonymiser, text: str, entities, segments
     return [re.sub("\x00+", UNSURE, p) for p in parts]
 
 
-def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser,
+def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser, seal: TextSeal,
                       names_found: dict[str, set[str]] | None = None, held: set[str] = frozenset()) -> tuple[int, int]:
     """Write the canon rows for one call date, leaving out restricted calls and those consent
     holds (`held`, from `consent.record_date`), and removing whatever canon and theme rows they
-    already had. Returns (calls written, calls withheld). `names_found`, when
+    already had. Casework text is opened from its seal (`seal`, the audio key's) in memory only.
+    Returns (calls written, calls withheld). `names_found`, when
     given, receives each call's names, streets and places as its detectors found them: in memory
     only, for the leak scan to look for anywhere in the row (`leak_scan.record_date`).
 
@@ -92,6 +94,7 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser,
            ORDER BY t.call_id""",
         [call_date],
     ).fetchall()
+    rows = [(*r[:5], seal.open(r[5], r[0], TRANSCRIPT), *r[6:]) for r in rows]
     restricted = {(k, r) for k, r in conn.execute("SELECT kind, ref FROM governance.restrictions").fetchall()}
     people = {r for k, r in restricted if k == "person"}
     out, tokens, withheld = [], [], 0
@@ -100,12 +103,14 @@ def pseudonymise_date(conn, call_date, pseudonymiser: Pseudonymiser,
     for call_id, seg_idx, speaker, seg_text in conn.execute(
             "SELECT call_id, seg_idx, speaker, text FROM casework.segments WHERE call_date = ? "
             "ORDER BY call_id, seg_idx", [call_date]).fetchall():
+        seg_text = seal.open(seg_text, call_id, segment_place(seg_idx))
         segments.setdefault(call_id, []).append((seg_idx, speaker, seg_text))
     words: dict[str, dict[int, list[tuple[str, float]]]] = {}
-    for call_id, seg_idx, word, probability in conn.execute(
-            "SELECT call_id, seg_idx, word, probability FROM casework.words WHERE call_id IN "
+    for call_id, seg_idx, word_idx, word, probability in conn.execute(
+            "SELECT call_id, seg_idx, word_idx, word, probability FROM casework.words WHERE call_id IN "
             "(SELECT call_id FROM casework.segments WHERE call_date = ?) ORDER BY call_id, seg_idx, word_idx",
             [call_date]).fetchall():
+        word = seal.open(word, call_id, word_place(seg_idx, word_idx))
         words.setdefault(call_id, {}).setdefault(seg_idx, []).append((word, probability))
     for (call_id, d, direction, team, area, text, complaint, number), red in zip(rows, redactions):
         if names_found is not None:

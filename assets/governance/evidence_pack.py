@@ -196,6 +196,8 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
             ["Audit chain verifies", verdict(found.chain_ok),
              f"{found.chain_records} records"
              + (f"; {'; '.join(found.chain_problems)}" if found.chain_problems else "")],
+            ["Casework text sealed at rest", verdict(not (clear := pack_sections.clear_text_cells(conn))),
+             f"{clear} cells in clear"],
             ["Analytics copy republished after the last deletion", verdict(found.copy_after_erasure),
              f"published {found.analytics_published:%Y-%m-%d %H:%M} UTC" if found.analytics_published
              else "never published"],
@@ -262,6 +264,7 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
         *pack_sections.consent_lines(conn, policy, _table),
         "## 7. Also for the review",
         "",
+        *pack_sections.keys_lines(conn),
         "Quarantined calls (bad input awaiting a person): "
         + (", ".join(f"{s}/{r} {n}" for s, r, n in quarantine) or "none") + ". "
         "Restriction requests in force: " + (", ".join(f"{k} {n}" for k, n in restrictions) or "none") + ".",

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from assets import warehouse
+from assets.sealed_text import TRANSCRIPT, segment_place, word_place
 
 # Every table a call's data lives in, in the order they are written.
 TABLES = ("casework.calls", "casework.transcripts", "casework.segments", "casework.words", "casework.redacted_audio",
@@ -30,8 +31,9 @@ class SynthCall:
 
 def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
     """Files under `root/audio` and `root/redacted_audio`, rows in every table, in one go.
-    With a vault (`assets.audio.vault`) the files are sealed as ingest seals them; without, they
-    are plain marker files (the retention benchmark: unlink cost does not depend on content)."""
+    With a vault (`assets.audio.vault`) the files are sealed as ingest seals them, and the text as
+    transcription seals it; without, they are plain marker files and plain text (the retention
+    benchmark: unlink cost does not depend on content)."""
     now = datetime.now(UTC)
     rows: dict[str, list[dict]] = {t: [] for t in TABLES}
     for c in calls:
@@ -53,11 +55,14 @@ def add_calls(conn, root: Path, calls: list[SynthCall], vault=None) -> None:
             service_area="maternity", privacy_notice_played=True, recording_stopped_on_request=False, extra="{}",
             audio_path=str(audio), audio_sha256="0" * 64, audio_bytes=260, ingested_at=now))
         text = f"transcript of {c.call_id} about pain relief"
-        rows["casework.transcripts"].append(dict(who, text=text, language="en", duration_s=60.0, model="synthetic",
-                                                 transcribed_at=now))
-        rows["casework.segments"].append(dict(who, seg_idx=0, speaker="caller", start_s=0.0, end_s=5.0, text=text))
+        # Sealed as the transcription stage seals it, when there is a vault (its audio key).
+        seal = (lambda v, where, c=c: vault.text.seal(v, c.call_id, where)) if vault else (lambda v, where: v)
+        rows["casework.transcripts"].append(dict(who, text=seal(text, TRANSCRIPT), language="en", duration_s=60.0,
+                                                 model="synthetic", transcribed_at=now))
+        rows["casework.segments"].append(dict(who, seg_idx=0, speaker="caller", start_s=0.0, end_s=5.0,
+                                              text=seal(text, segment_place(0))))
         rows["casework.words"].append(dict(call_id=c.call_id, seg_idx=0, word_idx=0, speaker="caller", start_s=0.0,
-                                           end_s=0.5, word="transcript"))
+                                           end_s=0.5, word=seal("transcript", word_place(0, 0))))
         rows["casework.redacted_audio"].append(dict(who, path=str(redacted), spans=0, seconds_redacted=0.0))
         rows["canon.transcripts"].append(dict(who, direction="inbound", team="intake", service_area="maternity",
                                               text="a call about pain relief", entities_replaced=1,

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from assets import audio, locations, warehouse
+from assets.sealed_text import TRANSCRIPT, segment_place, word_place
 from assets.transcription.whisper import WhisperConfig, transcribe_audio
 
 
@@ -71,17 +72,21 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
         result.transcribed += 1
         result.audio_seconds += t.duration_s
         result.elapsed_s += t.elapsed_s
+        seal = vault.text.seal  # casework text is stored sealed, cell by cell
         out.transcripts.append(dict(
-            call_id=call_id, call_date=call_date, text=t.text, language=t.language, duration_s=t.duration_s,
+            call_id=call_id, call_date=call_date, text=seal(t.text, call_id, TRANSCRIPT), language=t.language,
+            duration_s=t.duration_s,
             model=config.model, cache_key=key, avg_logprob=t.avg_logprob, quality=t.quality,
             speakers=len({s.speaker for s in t.segments}), transcribed_at=warehouse.utcnow()))
         for n, s in enumerate(t.segments):
             out.segments.append(dict(
                 call_id=call_id, seg_idx=n, call_date=call_date, speaker=s.speaker, start_s=s.start_s,
-                end_s=s.end_s, text=s.text, avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob,
+                end_s=s.end_s, text=seal(s.text, call_id, segment_place(n)), avg_logprob=s.avg_logprob,
+                no_speech_prob=s.no_speech_prob,
                 compression_ratio=s.compression_ratio))
             out.words.extend(dict(call_id=call_id, seg_idx=n, word_idx=k, speaker=s.speaker, start_s=w.start_s,
-                                  end_s=w.end_s, word=w.word, probability=w.probability)
+                                  end_s=w.end_s, word=seal(w.word, call_id, word_place(n, k)),
+                                  probability=w.probability)
                              for k, w in enumerate(s.words))
         if log:
             log(f"transcribed {i}/{len(calls)} calls, {result.audio_seconds / 3600:.3f} h audio, "

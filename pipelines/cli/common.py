@@ -37,9 +37,13 @@ def _pseudonymiser():
 
 
 def _vault():
+    from assets import keys
     from assets.audio.vault import AudioVault
-
-    return AudioVault(_key("audio"))
+    _key("audio")  # a missing key is a one-line error
+    try:
+        return AudioVault.from_keys()
+    except keys.SecretError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _warehouse(read_only: bool = False):

@@ -34,10 +34,13 @@ def evidence_pack(as_of) -> None:
 
 @main.command("seal-store")
 def seal_store() -> None:
-    """Seal audio stored by callcanon < 0.5 (before audio was encrypted at rest)."""
-    from assets import ingest
+    """Seal audio stored by callcanon < 0.5 and casework text stored by callcanon < 0.12 (before
+    each was encrypted at rest)."""
+    from assets import ingest, reseal
+    vault = _vault()
     with _warehouse() as conn:
-        click.echo(f"sealed {ingest.seal_store(conn, _vault())} audio files")
+        click.echo(f"sealed {ingest.seal_store(conn, vault)} audio files")
+        click.echo(f"sealed {reseal.reseal_text(conn, vault.text)} casework text cells")
 
 
 @main.command("demo-data")

@@ -111,7 +111,7 @@ class AudioKey(dg.ConfigurableResource):
     """The audio store's key (`assets.keys.AUDIO`), read at run time like the pseudonym key."""
 
     def vault(self) -> AudioVault:
-        return AudioVault(keys.load_audio_key())
+        return AudioVault.from_keys()
 
 
 class PolicyProfile(dg.ConfigurableResource):

@@ -203,3 +203,16 @@ CREATE TABLE IF NOT EXISTS governance.audit_checkpoints (
     key VARCHAR NOT NULL,
     removed BIGINT NOT NULL
 );
+
+-- Key rotations (issue 22): which key, when, by whom, what was resealed, and the new key's id
+-- (a hash that says nothing about the key). The evidence pack reports each key's age from here.
+CREATE TABLE IF NOT EXISTS governance.key_rotations (
+    key_name VARCHAR NOT NULL,        -- audio | pseudonym
+    new_key_id VARCHAR NOT NULL,
+    rotated_at TIMESTAMPTZ NOT NULL,
+    rotated_by VARCHAR NOT NULL,
+    files BIGINT,
+    cells BIGINT,
+    audit_seq BIGINT,
+    PRIMARY KEY (key_name, new_key_id)
+);

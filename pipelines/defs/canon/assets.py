@@ -23,14 +23,14 @@ from pipelines.retries import retry_transient
 @retry_transient
 def canon_transcripts(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey,
-    policy: PolicyProfile,
+    policy: PolicyProfile, audio_key: AudioKey,
 ) -> dg.MaterializeResult:
     pseudonymiser = pseudonym_key.pseudonymiser()
     day = partition_date(context)
     with warehouse.get_connection() as conn:
         held = consent.record_date(conn, policy.load(), day)
         names: dict[str, set[str]] = {}  # per call, what its detectors found; never stored
-        written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser, names, held)
+        written, withheld = canon.pseudonymise_date(conn, day, pseudonymiser, audio_key.vault().text, names, held)
         pseudonym_key.record_processing(conn, context, written + withheld)
         replaced = canon.identifiers_replaced(conn, day)
         findings = leak_scan.record_date(conn, day, names)
