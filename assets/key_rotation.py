@@ -50,17 +50,27 @@ def rotate_audio(conn, audit_key: bytes, pseudonymiser, *, who: str, role: str, 
         raise keys.SecretError(f"{left} items are still sealed under the old key (another process writing?): "
                                "stop the pipeline and run the rotation again")
     kid = key_id(new)
-    if not conn.execute("SELECT 1 FROM governance.key_rotations WHERE key_name = 'audio' AND new_key_id = ?",
-                        [kid]).fetchone():
-        seq = governance_log.record_action(conn, audit_key, pseudonymiser, action="rotate_audio_key", reason=reason,
-                                           object=f"audio_key:{kid}", who=who, role=role,
-                                           details={"files": files, "cells": cells})
-        warehouse.insert_row(conn, "governance.key_rotations", key_name="audio", new_key_id=kid,
-                             rotated_at=warehouse.utcnow(), rotated_by=who, files=files, cells=cells, audit_seq=seq)
+    record(conn, audit_key, pseudonymiser, "audio", kid, who=who, role=role, reason=reason,
+           details={"files": files, "cells": cells})
     stamp = datetime.fromtimestamp(keys.next_path(keys.AUDIO).stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%SZ")
     retired = keys.finish_rotation(keys.AUDIO, stamp)
     progress(f"audio key rotated to {kid}; the old key is kept at {retired}")
     return Rotation(kid, not fresh, files, cells, retired)
+
+
+def record(conn, audit_key: bytes, pseudonymiser, key_name: str, kid: str, *, who: str, role: str, reason: str,
+           details: dict) -> bool:
+    """The rotation in governance and the audit trail, once per new key (a resumed rotation does
+    not record it twice); before the key files are swapped. Returns whether it was recorded now."""
+    if conn.execute("SELECT 1 FROM governance.key_rotations WHERE key_name = ? AND new_key_id = ?",
+                    [key_name, kid]).fetchone():
+        return False
+    seq = governance_log.record_action(conn, audit_key, pseudonymiser, action=f"rotate_{key_name}_key", reason=reason,
+                                       object=f"{key_name}_key:{kid}", who=who, role=role, details=details)
+    warehouse.insert_row(conn, "governance.key_rotations", key_name=key_name, new_key_id=kid,
+                         rotated_at=warehouse.utcnow(), rotated_by=who, files=details.get("files"),
+                         cells=details.get("cells"), audit_seq=seq)
+    return True
 
 
 def key_ages(conn, now: datetime | None = None) -> dict[str, str]:

@@ -46,6 +46,7 @@ class Secret:
     field: str       # the `Settings` field holding the key itself (hex)
     file_field: str  # the `Settings` field naming a key file
     size: int = 32  # bytes
+    prefer_next: bool = False  # during a rotation the new key is the one to use (pseudonyms)
 
     @property
     def env(self) -> str:
@@ -69,6 +70,18 @@ class Secret:
         return key
 
     def load(self) -> bytes:
+        """The key to use now: for the pseudonym key, during a rotation, the new one (`.next`)."""
+        if self.prefer_next:
+            upcoming = next_path(self)
+            if upcoming.exists() and not self._from_env():
+                return self._decode(read_private(upcoming, self.name), str(upcoming))
+        return self.load_current()
+
+    def _from_env(self) -> bool:
+        value = getattr(Settings.from_env(), self.field)
+        return value is not None and bool(value.get_secret_value())
+
+    def load_current(self) -> bytes:
         settings = Settings.from_env()
         value = getattr(settings, self.field)
         if value is not None and value.get_secret_value():
@@ -102,12 +115,14 @@ def read_private(path: Path, name: str) -> str:
         return fh.read()
 
 
-PSEUDONYM = Secret("pseudonym", "pseudonym_key", "key_file")
+PSEUDONYM = Secret("pseudonym", "pseudonym_key", "key_file", prefer_next=True)
 # AES-256 wants exactly 32 bytes; `assets.audio.vault` derives them from whatever length is given.
 AUDIO = Secret("audio", "audio_key", "audio_key_file")
 # Ed25519 signs with a 32-byte seed (the variable holds its hex).
 AUDIT_SIGNING = Secret("audit_signing", "audit_signing_key", "audit_signing_key_file")
 ALL = (PSEUDONYM, AUDIO, AUDIT_SIGNING)
+# Not made by `init-key`: written at the first pseudonym-key rotation (`save_chain_key`).
+AUDIT_CHAIN = Secret("audit_chain", "audit_chain_key", "audit_chain_key_file")
 
 ENV_KEY, ENV_KEY_FILE = PSEUDONYM.env, PSEUDONYM.env_file
 
@@ -178,6 +193,27 @@ def load_audio_keys() -> list[bytes]:
     if upcoming.exists():
         return [AUDIO._decode(read_private(upcoming, AUDIO.name), str(upcoming)), current]
     return [current]
+
+
+def saved_chain_key() -> bytes | None:
+    """The audit chain's key, if a pseudonym-key rotation saved it (`assets.access.audit.chain_key`)."""
+    if AUDIT_CHAIN._from_env() or AUDIT_CHAIN.file_path().exists():
+        return AUDIT_CHAIN.load_current()
+    return None
+
+
+def save_chain_key(chain_key: bytes) -> Path:
+    """Keep the audit chain's key as a key file of its own, once: records already in the chain
+    were hashed with it, so a pseudonym-key rotation must not change it."""
+    path = AUDIT_CHAIN.file_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(chain_key.hex() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return path
 
 
 def begin_rotation(secret: Secret) -> tuple[bytes, bool]:

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     audio_key_file: Path | None = None
     audit_signing_key: SecretStr | None = None  # Ed25519 seed (hex) signing the audit chain's heads
     audit_signing_key_file: Path | None = None
+    # The audit chain's HMAC key, saved at the first pseudonym-key rotation (until then it is
+    # derived from the pseudonym key): the chain keeps one key through rotations.
+    audit_chain_key: SecretStr | None = None
+    audit_chain_key_file: Path | None = None
 
     @field_validator("complaint_ref", "reference_patterns")
     @classmethod

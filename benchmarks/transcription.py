@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assets import ingest, warehouse  # noqa: E402
 from assets.audio.vault import AudioVault  # noqa: E402
 from assets.pii.spoken import NUMBER_RUN, spoken_to_digits  # noqa: E402
+from assets.sealed_text import TRANSCRIPT  # noqa: E402
 from assets.synthetic import demo_calls as demo_data
 from assets.transcription.models import resolve_model  # noqa: E402
 from assets.transcription.stage import transcribe_date  # noqa: E402
@@ -96,7 +97,8 @@ def run_stage(landing: Path, root: Path, config: WhisperConfig) -> tuple[float, 
     started = time.perf_counter()
     result = transcribe_date(conn, DAY, vault, config)
     elapsed = time.perf_counter() - started
-    texts = dict(conn.execute("SELECT call_id, text FROM casework.transcripts").fetchall())
+    texts = {c: vault.text.open(t, c, TRANSCRIPT)  # stored sealed (assets.sealed_text)
+             for c, t in conn.execute("SELECT call_id, text FROM casework.transcripts").fetchall()}
     audio_s = conn.execute("SELECT sum(duration_s) FROM casework.transcripts").fetchone()[0]
     assert result.transcribed == len(texts) and not result.quarantined
     return audio_s, elapsed, texts

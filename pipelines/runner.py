@@ -136,6 +136,27 @@ def reprocess(instance: dg.DagsterInstance, dates: list[date], log=print) -> lis
     return run_ids
 
 
+def repseudonymise(instance: dg.DagsterInstance, dates: list[date], log=print) -> list[str]:
+    """Every call date pseudonymised again (under the key `keys.load_key` gives now: the new one
+    during a rotation) and assigned to themes, then the themes refitted, the marts rebuilt and the
+    analytics copy published."""
+    from pipelines.definitions import defs
+
+    ensure_dbt_manifest()
+    definitions = defs()
+    job = definitions.resolve_job_def("repseudonymise")
+    run_ids = []
+    for n, day in enumerate(sorted(set(dates)), 1):
+        log(f"[{n}/{len(dates)}] call date {day}: pseudonymised again")
+        result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, run_config=_LOGGING)
+        run_ids.append(_check(result, f"pseudonymising {day} again"))
+    log("themes refitted, marts rebuilt, analytics copy published")
+    result = definitions.resolve_job_def("refresh_themes_and_marts").execute_in_process(
+        instance=instance, run_config=_LOGGING)
+    run_ids.append(_check(result, "themes and marts"))
+    return run_ids
+
+
 def sweep_retention(instance: dg.DagsterInstance, as_of: date, log=print) -> list[str]:
     """One retention run per call date with anything due, then (if anything went) the marts
     rebuild and the warehouse rewrite, then the audit trail's own retention: what the nightly

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from assets import retention
 from assets.access import approvals, audit
 from assets.access.requests import AccessRefused
+from assets.canon import consent
 from portal.web import Person, checked_form, person, refuse, render
 
 
@@ -93,6 +94,8 @@ async def holds_page(request: Request) -> Response:
     store = request.app.state.store
     with store.connection() as conn:
         holds, status = retention.list_holds(conn), retention.retention_status(conn)
+        consent_cases = consent.listed(conn)
         store.record(conn, actor=who.identity, role=role, action="view_holds", outcome="granted",
                      session=who.session.ref)
-    return render(request, "holds.html", person=who, csrf=who.session.csrf, holds=holds, status=status)
+    return render(request, "holds.html", person=who, csrf=who.session.csrf, holds=holds, status=status,
+                  consent_cases=consent_cases)

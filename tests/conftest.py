@@ -197,6 +197,25 @@ def trends(tmp_path_factory, dbt_manifest):
     return db, calls, spike
 
 
+def run_cli_killed_at(args: list[str], env: dict, kill_at: str | None = None, timeout: float = 600) -> tuple[int, str]:
+    """Run `callcanon ARGS` in a process of its own; with `kill_at`, SIGKILL it as soon as it
+    prints a line containing that. Returns (exit code, output so far)."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "callcanon"), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = []
+    for line in proc.stdout:
+        out.append(line)
+        if kill_at and kill_at in line:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.stdout.close()
+    return proc.wait(timeout), "".join(out)
+
+
 def grant_this_account(db: Path, *roles: str) -> str:
     """What an administrator does before anyone on the data host runs a governance or access
     command: add the operating-system account (`os:NAME`) and grant it roles. Straight through

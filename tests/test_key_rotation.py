@@ -6,16 +6,13 @@ real files, real AES-GCM."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import child_env, grant_this_account
+from conftest import child_env, grant_this_account, run_cli_killed_at
 
 from assets import keys, reseal, warehouse
 from assets.audio.vault import AudioVault, SealBroken
@@ -46,19 +43,8 @@ def store(tmp_path, monkeypatch):
     return db, key_file, env
 
 
-def _rotate(env, kill_at: str | None = None) -> tuple[int, str]:
-    """Run the command; with `kill_at`, SIGKILL it as soon as a line containing it is printed."""
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "callcanon"), "keys", "rotate-audio",
-                             "--reason", "annual key rotation (ticket 77)"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    out = []
-    for line in proc.stdout:
-        out.append(line)
-        if kill_at and kill_at in line:
-            os.kill(proc.pid, signal.SIGKILL)
-            break
-    proc.stdout.close()
-    return proc.wait(60), "".join(out)
+def _rotate(env: dict, kill_at: str | None = None) -> tuple[int, str]:
+    return run_cli_killed_at(["keys", "rotate-audio", "--reason", "annual key rotation (ticket 77)"], env, kill_at)
 
 
 def _everything_opens(db: Path, vault: AudioVault) -> tuple[int, int]:

@@ -117,6 +117,7 @@ def portal(request, tmp_path_factory, oidc_provider):
     from assets import warehouse
     from assets.access import identities
     from assets.audio.vault import AudioVault
+    from assets.canon import consent
     from assets.keys import load_audio_key
     from assets.synthetic.warehouse_rows import SynthCall, add_calls
 
@@ -139,6 +140,9 @@ def portal(request, tmp_path_factory, oidc_provider):
                            staff_id=staff)
             for role in roles:
                 identities.grant(conn, name, role, by="test-administrator", roles=[role])
+        # call-b was recorded without the notice: consent holds it for governance's review.
+        conn.execute("UPDATE casework.calls SET privacy_notice_played = false WHERE call_id = 'call-b'")
+        consent.record_date(conn, load_policy(profile), DAY)
         governor = load_policy(profile).access.governing()[0]
         identities.add(conn, "oidc:org-person-7", by="test-administrator")
         identities.grant(conn, "oidc:org-person-7", governor, by="test-administrator", roles=[governor])
@@ -325,6 +329,8 @@ def test_each_role_may_do_exactly_what_its_policy_allows(portal, browser):
         assert ("Verified:" in _text(browser)) == governs, (role_name, _text(browser)[:200])
         if governs:
             browser.save_screenshot(str(SHOTS / f"{portal.profile}-audit.png"))
+            browser.get(f"{portal.url}/holds")  # legal holds, retention, and the consent review list
+            assert "call-b" in _text(browser, "AWAITING REVIEW") and "AWAITING REVIEW" in _text(browser)
     browser.get(f"{portal.url}/calls")
     browser.save_screenshot(str(SHOTS / f"{portal.profile}-calls.png"))
 

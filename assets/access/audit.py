@@ -46,6 +46,12 @@ def head_path() -> Path:
 
 
 def chain_key(pseudonym_key: bytes) -> bytes:
+    """The key of the chain's HMACs: derived from the pseudonym key, or, once that key has been
+    rotated, the one saved at the first rotation (`keys.save_chain_key`), so every record keeps
+    verifying. The chain's integrity rests on the signed, witnessed heads either way."""
+    saved = keys.saved_chain_key()
+    if saved is not None:
+        return saved
     return hmac.new(pseudonym_key, b"callcanon audit chain v1", hashlib.sha256).digest()
 
 

@@ -25,6 +25,15 @@ process_calls = dg.define_asset_job(
     tags={"callcanon/stage": "process_calls"},
 )
 
+repseudonymise = dg.define_asset_job(
+    "repseudonymise",
+    selection=dg.AssetSelection.keys("canon/transcripts", "themes/call_themes"),
+    partitions_def=call_dates,
+    description="Pseudonymise one call date again and assign its calls to themes: a pseudonym-key rotation "
+                "(`callcanon keys rotate-pseudonym`) runs it for every date, then refits the themes.",
+    tags={"callcanon/stage": "repseudonymise"},
+)
+
 build_marts = dg.define_asset_job(
     "build_marts",
     selection=dg.AssetSelection.groups("marts") | ANALYTICS_COPY,
