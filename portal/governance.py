@@ -97,5 +97,5 @@ async def holds_page(request: Request) -> Response:
         consent_cases = consent.listed(conn)
         store.record(conn, actor=who.identity, role=role, action="view_holds", outcome="granted",
                      session=who.session.ref)
-    return render(request, "holds.html", person=who, csrf=who.session.csrf, holds=holds, status=status,
+    return render(request, "holds.html", person=who, csrf=who.session.csrf, holds=holds, retention_status=status,
                   consent_cases=consent_cases)
