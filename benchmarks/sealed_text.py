@@ -70,12 +70,12 @@ def main() -> None:
           f"({seal_s / len(written) * 1e6:.1f} µs a cell): ratio sealed/unsealed {stage_s / (stage_s - seal_s):.4f}")
 
     # The canon stage on the same text, sealed and plain.
-    with duckdb.connect(str(sealed_db)) as src, duckdb.connect(str(plain_db)) as dst:
+    with duckdb.connect(str(plain_db)) as dst:
         warehouse.ensure_schema(dst)
+        dst.execute(f"ATTACH '{sealed_db}' AS src (READ_ONLY)")
         for table in ("casework.calls", "casework.transcripts", "casework.segments", "casework.words"):
-            dst.register("rows", src.execute(f"SELECT * FROM {table}").fetch_arrow_table())
-            dst.execute(f"INSERT INTO {table} SELECT * FROM rows")
-            dst.unregister("rows")
+            dst.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+        dst.execute("DETACH src")
         for table, column, key_columns, place in reseal.TEXT_CELLS:
             rows = dst.execute(f"SELECT {', '.join(key_columns)}, {column} FROM {table}").fetchall()
             for row in rows:
