@@ -97,11 +97,30 @@ class Secret:
         path = path or self.file_path()
         if path.exists():
             return path, False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(self.size) + "\n")
+        write_private(path, secrets.token_hex(self.size) + "\n")
         return path, True
+
+
+def write_private(path: Path, text: str) -> None:
+    """A new owner-only file, whole or not at all: written beside, fsynced, renamed into place
+    (never over an existing file), the folder fsynced. A key must not be half-written when data
+    is sealed under it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)  # fails if the file exists: an existing key is never replaced here
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def read_private(path: Path, name: str) -> str:
@@ -195,24 +214,27 @@ def load_audio_keys() -> list[bytes]:
     return [current]
 
 
+def chain_key_path() -> Path:
+    """Where the audit chain's key is kept: its own setting, or beside the pseudonym key file, so
+    every process that finds the pseudonym key finds it too."""
+    named = Settings.from_env().audit_chain_key_file
+    return Path(named).expanduser() if named else PSEUDONYM.file_path().with_name("audit_chain.key")
+
+
 def saved_chain_key() -> bytes | None:
     """The audit chain's key, if a pseudonym-key rotation saved it (`assets.access.audit.chain_key`)."""
-    if AUDIT_CHAIN._from_env() or AUDIT_CHAIN.file_path().exists():
+    if AUDIT_CHAIN._from_env():
         return AUDIT_CHAIN.load_current()
-    return None
+    path = chain_key_path()
+    return AUDIT_CHAIN._decode(read_private(path, AUDIT_CHAIN.name), str(path)) if path.exists() else None
 
 
 def save_chain_key(chain_key: bytes) -> Path:
     """Keep the audit chain's key as a key file of its own, once: records already in the chain
     were hashed with it, so a pseudonym-key rotation must not change it."""
-    path = AUDIT_CHAIN.file_path()
+    path = chain_key_path()
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(chain_key.hex() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_private(path, chain_key.hex() + "\n")
     return path
 
 
@@ -230,11 +252,7 @@ def finish_rotation(secret: Secret, stamp: str) -> Path:
     retired = path.with_name(f"{path.name}.retired-{stamp}")
     if upcoming.exists():
         if not retired.exists():
-            fd = os.open(retired, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(read_private(path, secret.name))
-                fh.flush()
-                os.fsync(fh.fileno())
+            write_private(retired, read_private(path, secret.name))  # whole, or not there at all
         os.replace(upcoming, path)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:

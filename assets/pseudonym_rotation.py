@@ -17,9 +17,11 @@ Audit records keep the tokens they were written with.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from assets import warehouse
+from assets import keys, warehouse
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.sealed_text import TRANSCRIPT, TextSeal
 
@@ -78,11 +80,29 @@ def _person_tokens(conn, old: Pseudonymiser, new: Pseudonymiser, seal: TextSeal,
 
 
 def carry_over(conn, carried: Carried) -> int:
-    """Rewrite the references, all in one transaction; returns how many changed."""
+    """Rewrite the references still under the old key, all in one transaction; returns how many
+    rows changed (none on a re-run: the plan's old refs are gone)."""
+    changed = 0
     with warehouse.transaction(conn):
         for (table, kind, ref), new_ref in carried.changes.items():
-            conn.execute(f"UPDATE {table} SET ref = ? WHERE kind = ? AND ref = ?", [new_ref, kind, ref])
-    return len(carried.changes)
+            changed += conn.execute(f"UPDATE {table} SET ref = ? WHERE kind = ? AND ref = ?",
+                                    [new_ref, kind, ref]).fetchone()[0]
+    return changed
+
+
+def save_plan(path: Path, carried: Carried) -> None:
+    """The plan made before anything changed, kept beside the new key until the swap: a resumed
+    rotation must not work it out again from a half-redone canon (where a person's calls no
+    longer carry the old token, so their restriction would look impossible to carry over)."""
+    body = {"changes": [[t, k, r, n] for (t, k, r), n in carried.changes.items()],
+            "lost": [list(x) for x in carried.lost], "already": carried.already}
+    keys.write_private(path, json.dumps(body))
+
+
+def load_plan(path: Path) -> Carried:
+    body = json.loads(path.read_text())
+    return Carried({(t, k, r): n for t, k, r, n in body["changes"]}, [tuple(x) for x in body["lost"]],
+                   body["already"])
 
 
 def drop_lost(conn, carried: Carried) -> int:

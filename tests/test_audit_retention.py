@@ -54,11 +54,14 @@ def test_old_records_go_behind_a_signed_checkpoint_and_the_chain_still_verifies(
         assert result.ok, result.problems
         assert (result.records, result.checkpoint.seq) == (2, 3)
         assert audit_retention.cut(conn, policy, date.today()) is None  # a second run has nothing to do
+        # Even when every record is past its period, the newest stays: the chain goes on from it.
+        checkpoint, removed = audit_retention.cut(conn, policy, date(2040, 1, 1))
+        assert (checkpoint.seq, removed) == (4, 1) and _verify(conn, key).ok
         # The checkpoint row gone from the warehouse: the witness log still holds it.
         conn.execute("DELETE FROM governance.audit_checkpoints")
         assert _verify(conn, key).ok
         # Cutting one record more than the checkpoint covers shows.
-        conn.execute("DELETE FROM governance.audit WHERE seq = 4")
+        conn.execute("DELETE FROM governance.audit WHERE seq = 5")
         assert any("missing" in p or "does not follow" in p for p in _verify(conn, key).problems)
 
 
@@ -104,6 +107,14 @@ def test_the_daily_asset_cuts_audits_the_cut_and_the_cli_names_the_checkpoint(tr
     with warehouse.connect(db, read_only=True) as conn:
         last = conn.execute("SELECT actor, action, request FROM governance.audit ORDER BY seq DESC LIMIT 1").fetchone()
     assert last[:2] == ("callcanon-pipeline", "audit_retention") and '"removed": 3' in last[2]
+    # The asset's clock never runs ahead of today: "as of" ten years on cuts only what today would.
+    again = dg.materialize(
+        [audit_retention_asset],
+        resources={"warehouse": Warehouse(database=str(db)), "policy": PolicyProfile(profile="gp_practice"),
+                   "pseudonym_key": PseudonymKey()},
+        run_config={"ops": {"governance__audit_retention": {"config": {"as_of": "2036-01-01"}}}})
+    [event] = again.asset_materializations_for_node("governance__audit_retention")
+    assert event.metadata["records_removed"].value == 0
     env = {"CALLCANON_DATA": str(tmp_path), "CALLCANON_WAREHOUSE": str(db)}
     verified = CliRunner().invoke(main, ["audit", "verify"], env=env)
     assert verified.exit_code == 0, verified.output

@@ -106,3 +106,19 @@ def test_a_key_given_by_environment_variable_is_not_rotated(store):
     code, out = _rotate(env)
     assert code == 1 and "give it as a file" in out
     assert not keys.next_path(keys.AUDIO).exists()
+
+
+def test_an_account_without_a_governance_role_starts_no_rotation(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    key_file = tmp_path / "keys" / "pseudonym.key"
+    keys.PSEUDONYM.init(key_file)
+    monkeypatch.delenv("CALLCANON_PSEUDONYM_KEY", raising=False)
+    for var, value in (("CALLCANON_KEY_FILE", key_file), ("CALLCANON_DATA", tmp_path),
+                       ("CALLCANON_WAREHOUSE", tmp_path / "warehouse.duckdb")):
+        monkeypatch.setenv(var, str(value))
+    refused = CliRunner().invoke(main, ["keys", "rotate-pseudonym", "--reason", "not mine to rotate"])
+    assert refused.exit_code == 1 and "governance roles" in refused.output, refused.output
+    assert sorted(p.name for p in key_file.parent.iterdir()) == ["pseudonym.key"]  # nothing written

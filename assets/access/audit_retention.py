@@ -90,10 +90,12 @@ def cut(conn, policy, today: date, *, signer: Ed25519PrivateKey | None = None,
     signer = signer or keys.load_audit_signing_key()
     witness = witness or audit_heads.witness_path()
     cut_before = (today - timedelta(days=policy.audit.keep_days)).isoformat()
-    # The oldest records up to the first one that must stay: the chain is only ever cut at its start.
+    # The oldest records up to the first one that must stay: the chain is only ever cut at its start,
+    # and never to nothing (the newest record stays, so the next one follows it, not a new chain).
     last = conn.execute(
         "SELECT seq, hash FROM governance.audit WHERE seq < coalesce((SELECT min(seq) FROM governance.audit "
-        "WHERE left(recorded_at, 10) >= ?), 9223372036854775807) ORDER BY seq DESC LIMIT 1", [cut_before]).fetchone()
+        "WHERE left(recorded_at, 10) >= ?), (SELECT max(seq) FROM governance.audit)) ORDER BY seq DESC LIMIT 1",
+        [cut_before]).fetchone()
     if last is None:
         return None
     checkpoint = Checkpoint(last[0], last[1], cut_before, warehouse.utcnow().isoformat())

@@ -109,13 +109,13 @@ def decide(conn, key: bytes, pseudonymiser, call_id: str, decision: str, *, who:
                         "AND action = 'hold_for_review' AND decision IS NULL", [ref]).fetchall()
     if not held:
         raise ConsentError("no call awaiting a consent review has that id")
-    conn.execute("UPDATE governance.consent_cases SET decision = ?, decided_at = ?, decided_by = ?, "
-                 "decider_role = ? WHERE call_ref = ? AND action = 'hold_for_review' AND decision IS NULL",
-                 [decision, warehouse.utcnow(), who, role, ref])
+    # The audit record first: a decision is never on record without it (a retry after a crash
+    # between the two records the decision again, with a second audit record).
     seq = governance_log.record_action(conn, key, pseudonymiser, action=f"consent_{decision[:-1]}",
                                        reason=reason, object=ref, who=who, role=role)
-    conn.execute("UPDATE governance.consent_cases SET audit_seq = ? WHERE call_ref = ? AND decision = ? "
-                 "AND audit_seq IS NULL", [seq, ref, decision])
+    conn.execute("UPDATE governance.consent_cases SET decision = ?, decided_at = ?, decided_by = ?, "
+                 "decider_role = ?, audit_seq = ? WHERE call_ref = ? AND action = 'hold_for_review' "
+                 "AND decision IS NULL", [decision, warehouse.utcnow(), who, role, seq, ref])
     return held[0][0]
 
 
@@ -127,6 +127,9 @@ def dates_awaiting_canon(conn) -> list:
             JOIN (SELECT call_id, {_REF_SQL} AS call_ref FROM casework.calls) c USING (call_ref)
             WHERE k.decision = 'released' AND c.call_id NOT IN (SELECT call_id FROM canon.transcripts)
               AND c.call_id NOT IN ({warehouse.retired_sql('canon')})
+              AND c.call_id IN (SELECT call_id FROM casework.transcripts)
+              AND k.call_ref NOT IN (SELECT call_ref FROM governance.consent_cases
+                                     WHERE action = 'keep_out_of_analytics')
             ORDER BY 1""").fetchall()
     return [r[0] for r in rows]
 

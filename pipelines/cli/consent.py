@@ -62,6 +62,17 @@ def consent_release(call_id: str, reason: str) -> None:
 @_REASON
 @click.pass_context
 def consent_erase(ctx: click.Context, call_id: str, reason: str) -> None:
-    """Erase a held call: the decision is recorded, then the erasure runs as `callcanon erase`."""
-    _decide(call_id, "erased", reason)
+    """Erase a held call: the erasure runs as `callcanon erase` (a legal hold keeps the call), then
+    the decision is recorded if the call is gone."""
+    from assets.canon import consent as domain
+
+    with _warehouse(read_only=True) as conn:
+        _governor(conn)
+        if not any(c.call_id == call_id for c in domain.listed(conn, pending_only=True)):
+            raise click.ClickException("no call awaiting a consent review has that id")
     ctx.invoke(erase, kind="call", value=call_id, reason=reason, dry_run=False, names=())
+    with _warehouse(read_only=True) as conn:
+        gone = not any(c.call_id == call_id for c in domain.listed(conn))
+    if not gone:
+        raise click.ClickException("the call is under a legal hold and was kept: it stays held for review")
+    _decide(call_id, "erased", reason)

@@ -56,6 +56,8 @@ def rotate_pseudonym(reason: str, drop_unmatched: bool) -> None:
     from pipelines.runner import dagster_instance, repseudonymise
 
     _audit_ready()
+    with _warehouse() as conn:
+        who, role = _governor(conn)  # before anything is written
     try:
         old = keys.PSEUDONYM.load_current()
         keys.save_chain_key(audit.chain_key(old))  # the audit chain keeps its key, before anything changes
@@ -65,21 +67,28 @@ def rotate_pseudonym(reason: str, drop_unmatched: bool) -> None:
     kid = rotation.key_id(new)
     click.echo(("new pseudonym key " if fresh else "resuming the rotation to pseudonym key ") + kid)
     old_p, new_p = Pseudonymiser(old), Pseudonymiser(new)
+    plan_file = keys.next_path(keys.PSEUDONYM).with_name("pseudonym.key.next.plan.json")
+    if fresh:
+        plan_file.unlink(missing_ok=True)
     with _warehouse() as conn:
-        who, role = _governor(conn)
-        carried = rotation.plan(conn, old_p, new_p, _vault().text)
-        if carried.lost and not drop_unmatched:
-            if fresh:
-                keys.next_path(keys.PSEUDONYM).unlink()  # nothing else has changed
-            raise click.ClickException(
-                f"{len(carried.lost)} restriction(s) or legal hold(s) on a number or person cannot be carried over "
-                "(no held call has that number or person any more): rerun with --drop-unmatched to drop them, "
-                "after noting them to re-enter by value once the rotation is done")
+        if plan_file.exists():
+            carried = rotation.load_plan(plan_file)  # made before anything changed
+        else:
+            carried = rotation.plan(conn, old_p, new_p, _vault().text)
+            if carried.lost and not drop_unmatched:
+                if fresh:
+                    keys.next_path(keys.PSEUDONYM).unlink()  # nothing else has changed
+                raise click.ClickException(
+                    f"{len(carried.lost)} restriction(s) or legal hold(s) on a number or person cannot be carried "
+                    "over (no held call has that number or person any more): rerun with --drop-unmatched to drop "
+                    "them, after noting them to re-enter by value once the rotation is done")
+            rotation.save_plan(plan_file, carried)
         changed = rotation.carry_over(conn, carried)
+        already = carried.already + len(carried.changes) - changed
         dropped = rotation.drop_lost(conn, carried) if carried.lost else 0
         dates = rotation.dates_to_redo(conn)
         stale = rotation.canon_rows_without_transcript(conn)
-    click.echo(f"restrictions and legal holds carried over: {changed} ({carried.already} already), dropped: "
+    click.echo(f"restrictions and legal holds carried over: {changed} ({already} already), dropped: "
                f"{dropped}; {len(dates)} call date(s) to pseudonymise again")
     with dagster_instance() as instance:
         repseudonymise(instance, dates, log=click.echo)
@@ -89,6 +98,7 @@ def rotate_pseudonym(reason: str, drop_unmatched: bool) -> None:
                                      "canon_rows_kept_under_old_key": stale})
     upcoming = keys.next_path(keys.PSEUDONYM)
     stamp = datetime.fromtimestamp(upcoming.stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%SZ")
+    plan_file.unlink(missing_ok=True)  # before the swap: a plan never outlives its key
     retired = keys.finish_rotation(keys.PSEUDONYM, stamp)
     click.echo(f"pseudonym key rotated to {kid}; the old key is kept at {retired}: destroy it once no backup "
                "made under it is kept" + (f"; {stale} canon rows whose transcripts are gone keep the old tokens "

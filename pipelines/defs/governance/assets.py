@@ -100,7 +100,9 @@ class AuditRetentionConfig(dg.Config):
 )
 def audit_retention_asset(config: AuditRetentionConfig, warehouse: DuckDBResource, policy: PolicyProfile,
                           pseudonym_key: PseudonymKey) -> dg.MaterializeResult:
-    today = date.fromisoformat(config.as_of) if config.as_of else date.today()
+    # Never ahead of the real clock: a run "as of" a future date (retention catch-up, tests) must not
+    # age the audit trail's records early.
+    today = min(date.fromisoformat(config.as_of), date.today()) if config.as_of else date.today()
     profile = policy.load()
     with warehouse.get_connection() as conn:
         done = audit_retention.cut(conn, profile, today)
