@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assets import keys, locations, reseal, warehouse
+from assets import keys, reseal, warehouse
 from assets.access import governance_log
 from assets.audio.vault import AudioVault
 from assets.sealed_text import key_id
@@ -43,9 +43,7 @@ def rotate_audio(conn, audit_key: bytes, pseudonymiser, *, who: str, role: str, 
         files, cells = files + resealed, cells + done
         if not resealed and not done:
             break
-    left = reseal.text_left(conn, vault.text) + sum(
-        1 for c, p in reseal.stored_files(conn)
-        if (f := locations.location(p)).exists() and not vault.sealed_by_current(f, c))
+    left = reseal.text_left(conn, vault.text) + reseal.files_left(conn, vault)
     if left:
         raise keys.SecretError(f"{left} items are still sealed under the old key (another process writing?): "
                                "stop the pipeline and run the rotation again")

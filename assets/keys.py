@@ -74,8 +74,11 @@ class Secret:
         if self.prefer_next:
             upcoming = next_path(self)
             if upcoming.exists() and not self._from_env():
-                return self._decode(read_private(upcoming, self.name), str(upcoming))
+                return self.load_file(upcoming)
         return self.load_current()
+
+    def load_file(self, path: Path) -> bytes:
+        return self._decode(read_private(path, self.name), str(path))
 
     def _from_env(self) -> bool:
         value = getattr(Settings.from_env(), self.field)
@@ -90,7 +93,7 @@ class Secret:
         if not path.exists():
             raise SecretError(f"no {self.name} key: set {self.env}, or {self.env_file}, or create {path} "
                             "with `callcanon init-key`")
-        return self._decode(read_private(path, self.name), str(path))
+        return self.load_file(path)
 
     def init(self, path: Path | None = None) -> tuple[Path, bool]:
         """Create a random key file (mode 0600) if none exists; returns (path, created)."""
@@ -116,7 +119,12 @@ def write_private(path: Path, text: str) -> None:
         os.link(tmp, path)  # fails if the file exists: an existing key is never replaced here
     finally:
         tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """A rename or a new name in `folder` on disk."""
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
@@ -196,12 +204,10 @@ def next_path(secret: Secret) -> Path:
 
 
 def _rotatable(secret: Secret) -> Path:
-    settings = Settings.from_env()
-    value = getattr(settings, secret.field)
-    if value is not None and value.get_secret_value():
+    if secret._from_env():
         raise SecretError(f"the {secret.name} key comes from {secret.env}: a rotation writes key files, so give it "
                           f"as a file ({secret.env_file}) to rotate it")
-    return secret.file_path(settings)
+    return secret.file_path()
 
 
 def load_audio_keys() -> list[bytes]:
@@ -210,7 +216,7 @@ def load_audio_keys() -> list[bytes]:
     current = AUDIO.load()
     upcoming = next_path(AUDIO)
     if upcoming.exists():
-        return [AUDIO._decode(read_private(upcoming, AUDIO.name), str(upcoming)), current]
+        return [AUDIO.load_file(upcoming), current]
     return [current]
 
 
@@ -226,7 +232,7 @@ def saved_chain_key() -> bytes | None:
     if AUDIT_CHAIN._from_env():
         return AUDIT_CHAIN.load_current()
     path = chain_key_path()
-    return AUDIT_CHAIN._decode(read_private(path, AUDIT_CHAIN.name), str(path)) if path.exists() else None
+    return AUDIT_CHAIN.load_file(path) if path.exists() else None
 
 
 def save_chain_key(chain_key: bytes) -> Path:
@@ -242,7 +248,7 @@ def begin_rotation(secret: Secret) -> tuple[bytes, bool]:
     """The new key (made now, or the one an interrupted rotation made), and whether it is new."""
     _rotatable(secret)
     path, created = secret.init(next_path(secret))
-    return secret._decode(read_private(path, secret.name), str(path)), created
+    return secret.load_file(path), created
 
 
 def finish_rotation(secret: Secret, stamp: str) -> Path:
@@ -254,9 +260,5 @@ def finish_rotation(secret: Secret, stamp: str) -> Path:
         if not retired.exists():
             write_private(retired, read_private(path, secret.name))  # whole, or not there at all
         os.replace(upcoming, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_dir(path.parent)
     return retired

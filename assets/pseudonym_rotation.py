@@ -67,10 +67,10 @@ def plan(conn, old: Pseudonymiser, new: Pseudonymiser, seal: TextSeal) -> Carrie
 
 def _person_tokens(conn, old: Pseudonymiser, new: Pseudonymiser, seal: TextSeal, people: set[str]) -> dict:
     """old token -> new token for every entity found in the calls these people's tokens came from."""
-    calls = conn.execute("SELECT DISTINCT c.call_id, t.text, t.call_date FROM casework.call_pseudonyms c "
+    calls = conn.execute("SELECT DISTINCT c.call_id, t.text FROM casework.call_pseudonyms c "
                          "JOIN casework.transcripts t USING (call_id) WHERE c.token IN (SELECT unnest(?))",
                          [sorted(people)]).fetchall()
-    texts = [seal.open(text, call_id, TRANSCRIPT) for call_id, text, _ in calls]
+    texts = [seal.open(text, call_id, TRANSCRIPT) for call_id, text in calls]
     out = {}
     for text, entities in zip(texts, new.find_many(texts) if texts else []):
         for e in entities:

@@ -24,17 +24,33 @@ TEXT_CELLS = (
 BATCH = 20_000
 
 
+def cells_without(conn, prefix: str) -> int:
+    """Casework text cells that do not start with `prefix`: with `PREFIX`, those in clear; with a
+    seal's `current_prefix`, those not yet under its key."""
+    return sum(conn.execute(f"SELECT count(*) FROM {table} WHERE NOT starts_with({column}, ?)",
+                            [prefix]).fetchone()[0] for table, column, _, _ in TEXT_CELLS)
+
+
 def text_left(conn, seal: TextSeal) -> int:
     """Casework text cells not sealed under the seal's current key."""
-    current = f"{PREFIX}{seal.key_id}."
-    return sum(conn.execute(f"SELECT count(*) FROM {table} WHERE NOT starts_with({column}, ?)",
-                            [current]).fetchone()[0] for table, column, _, _ in TEXT_CELLS)
+    return cells_without(conn, seal.current_prefix)
+
+
+def clear_cells(conn) -> int:
+    """Casework text cells stored in clear (from before sealing, until `callcanon seal-store`)."""
+    return cells_without(conn, PREFIX)
+
+
+def files_left(conn, vault: AudioVault) -> int:
+    """Stored files not yet sealed under the vault's sealing key."""
+    return sum(1 for call_id, path in stored_files(conn)
+               if (where := locations.location(path)).exists() and not vault.sealed_by_current(where, call_id))
 
 
 def reseal_text(conn, seal: TextSeal, progress: Callable[[str], None] = lambda _: None) -> int:
     """Seal every casework text cell under the seal's current key (plain text from before sealing,
     or a cell under an older key the seal still opens). Returns the cells resealed."""
-    current = f"{PREFIX}{seal.key_id}."
+    current = seal.current_prefix
     done = 0
     for table, column, key_columns, place in TEXT_CELLS:
         keys = ", ".join(key_columns)

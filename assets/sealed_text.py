@@ -68,12 +68,10 @@ class TextSeal:
             raise TextSealBroken("sealed casework text fails its check: altered, or moved from another "
                                  "call or row") from None
 
-    def sealed_by_current(self, value: str | None) -> bool:
-        return value is None or value.startswith(f"{PREFIX}{self.key_id}.")
-
-
-def is_sealed(value: str | None) -> bool:
-    return value is not None and value.startswith(PREFIX)
+    @property
+    def current_prefix(self) -> str:
+        """What every cell sealed under the sealing key starts with."""
+        return f"{PREFIX}{self.key_id}."
 
 
 def _aad(call_id: str, where: str) -> bytes:

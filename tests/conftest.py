@@ -216,6 +216,22 @@ def run_cli_killed_at(args: list[str], env: dict, kill_at: str | None = None, ti
     return proc.wait(timeout), "".join(out)
 
 
+def synthetic_warehouse(tmp_path: Path, monkeypatch, calls: list):
+    """A warehouse of calls written straight into every table, audio and text sealed under the
+    session's audio key, with the audit chain's witness beside it (the CLI's default for this data
+    folder). Returns an open connection; the caller closes it (`with ... as conn`)."""
+    from assets import warehouse
+    from assets.audio.vault import AudioVault
+    from assets.keys import load_audio_key
+    from assets.synthetic.warehouse_rows import add_calls
+
+    monkeypatch.setenv("CALLCANON_AUDIT_WITNESS", str(tmp_path / "audit_witness"))
+    conn = warehouse.connect(tmp_path / "warehouse.duckdb")
+    warehouse.ensure_schema(conn)
+    add_calls(conn, tmp_path, calls, vault=AudioVault(load_audio_key()))
+    return conn
+
+
 def grant_this_account(db: Path, *roles: str) -> str:
     """What an administrator does before anyone on the data host runs a governance or access
     command: add the operating-system account (`os:NAME`) and grant it roles. Straight through

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from conftest import grant_this_account
+from conftest import grant_this_account, synthetic_warehouse
 
 from assets import warehouse
 from assets.access import approvals, audit, identities
@@ -20,7 +20,7 @@ from assets.audio.vault import AudioVault
 from assets.keys import load_audio_key, load_key
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import ACTIONS, PERSONAL_ACTIONS, load_policy
-from assets.synthetic.warehouse_rows import SynthCall, add_calls
+from assets.synthetic.warehouse_rows import SynthCall
 
 DAY = date(2026, 3, 2)
 REASON = "caller asked for a review of how their complaint was handled"
@@ -34,14 +34,8 @@ def pseudonymiser():
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    # The chain's signed heads are witnessed beside this warehouse (the CLI's default for this data folder).
-    monkeypatch.setenv("CALLCANON_AUDIT_WITNESS", str(tmp_path / "audit_witness"))
-    db = tmp_path / "warehouse.duckdb"
-    with warehouse.connect(db) as conn:
-        warehouse.ensure_schema(conn)
-        add_calls(conn, tmp_path, [SynthCall("call-a", DAY, external_number=NUMBER),
-                                   SynthCall("call-b", DAY, external_number="07700900456")],
-                  vault=AudioVault(load_audio_key()))
+    calls = [SynthCall("call-a", DAY, external_number=NUMBER), SynthCall("call-b", DAY, external_number="07700900456")]
+    with synthetic_warehouse(tmp_path, monkeypatch, calls) as conn:
         # call-a was taken by dr-lee, call-b by dr-khan (clinicians see only their own calls).
         conn.execute("UPDATE casework.calls SET staff_id = 'dr-lee' WHERE call_id = 'call-a'")
         conn.execute("UPDATE casework.calls SET staff_id = 'dr-khan' WHERE call_id = 'call-b'")

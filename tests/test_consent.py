@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from conftest import grant_this_account
+from conftest import grant_this_account, synthetic_warehouse
 
 from assets import canon, retention, warehouse
 from assets.access import audit, identities
@@ -21,7 +21,7 @@ from assets.governance import evidence_pack, pack_sections
 from assets.keys import load_audio_key, load_key
 from assets.pii.pseudonymiser import Pseudonymiser
 from assets.policy import load_policy
-from assets.synthetic.warehouse_rows import SynthCall, add_calls
+from assets.synthetic.warehouse_rows import SynthCall
 
 DAY = date(2026, 3, 2)
 REASON = "the caller asked how their complaint was handled"
@@ -55,12 +55,8 @@ def pseudonymiser():
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("CALLCANON_AUDIT_WITNESS", str(tmp_path / "audit_witness"))
     monkeypatch.setenv("CALLCANON_AUDIT_HEAD", str(tmp_path / "audit_head.json"))
-    db = tmp_path / "warehouse.duckdb"
-    with warehouse.connect(db) as conn:
-        warehouse.ensure_schema(conn)
-        add_calls(conn, tmp_path, [SynthCall(c, DAY) for c in CALLS], vault=AudioVault(load_audio_key()))
+    with synthetic_warehouse(tmp_path, monkeypatch, [SynthCall(c, DAY) for c in CALLS]) as conn:
         for call_id, (direction, told, stopped) in CALLS.items():
             conn.execute("UPDATE casework.calls SET direction = ?, privacy_notice_played = ?, "
                          "recording_stopped_on_request = ? WHERE call_id = ?", [direction, told, stopped, call_id])

@@ -59,21 +59,15 @@ def _signed(public_key: Ed25519PublicKey, c: dict) -> Checkpoint | None:
 def checkpoints(conn, witness: Path, public_key: Ed25519PublicKey) -> tuple[dict[int, Checkpoint], list[str]]:
     """Every signed checkpoint, from the witness log and the warehouse table, by seq; and the
     problems found (a checkpoint whose signature does not verify)."""
+    lines = witness.read_text(encoding="utf-8", errors="replace").splitlines() if witness.exists() else []
+    witnessed = [h for h in map(audit_heads.parse, lines) if h is not None and h.get("kind") == "checkpoint"]
+    stored = [{"seq": r[0], "hash": r[1], "cut_before": str(r[2]), "signed_at": r[3], "sig": r[4]}
+              for r in conn.execute("SELECT seq, hash, cut_before, signed_at, sig FROM governance.audit_checkpoints")
+              .fetchall()]
     found: dict[int, Checkpoint] = {}
     forged = 0
-    lines = witness.read_text(encoding="utf-8", errors="replace").splitlines() if witness.exists() else []
-    for line in lines:
-        head = audit_heads.parse(line)
-        if head is None or head.get("kind") != "checkpoint":
-            continue
-        c = _signed(public_key, head)
-        forged += c is None
-        if c:
-            found.setdefault(c.seq, c)
-    stored = conn.execute("SELECT seq, hash, cut_before, signed_at, sig FROM governance.audit_checkpoints").fetchall()
-    for row in stored:
-        c = _signed(public_key, {"seq": row[0], "hash": row[1], "cut_before": str(row[2]), "signed_at": row[3],
-                                 "sig": row[4]})
+    for body in witnessed + stored:
+        c = _signed(public_key, body)
         forged += c is None
         if c:
             found.setdefault(c.seq, c)

@@ -51,6 +51,14 @@ def _aead(key: bytes) -> AESGCM:
     return AESGCM(HKDF(hashes.SHA256(), 32, salt=None, info=b"callcanon audio at rest v1").derive(key))
 
 
+def _header(fh) -> tuple[bytes, int] | None:
+    """A sealed file's header and chunk size, or None when the file is not sealed."""
+    header = fh.read(_HEADER.size)
+    if len(header) < _HEADER.size or not header.startswith(MAGIC):
+        return None
+    return header, _HEADER.unpack(header)[1]
+
+
 class AudioVault:
     def __init__(self, key: bytes, *older: bytes):
         """`key` seals; it and `older` (the key being rotated away from) open."""
@@ -124,10 +132,10 @@ class AudioVault:
         if not path.exists():
             raise AudioProblem("missing_audio", "audio file missing from the store")
         with path.open("rb") as fh:
-            header = fh.read(_HEADER.size)
-            if len(header) < _HEADER.size or not header.startswith(MAGIC):
+            found = _header(fh)
+            if found is None:
                 raise SealBroken("not_sealed", "the stored audio is not sealed (run `callcanon seal-store`)")
-            _, chunk_size, _ = _HEADER.unpack(header)
+            header, chunk_size = found
             aad = header + call_id.encode()
             chunk, n = fh.read(chunk_size + TAG), 0
             aead = None
@@ -136,8 +144,10 @@ class AudioVault:
                 nonce = self._nonce(header, n, not following)
                 try:
                     if aead is None:  # the first chunk says which key sealed the file
-                        aead = self._opener(nonce, chunk, aad)
-                    out.write(aead.decrypt(nonce, chunk, aad))
+                        aead, plain = self._first_chunk(nonce, chunk, aad)
+                    else:
+                        plain = aead.decrypt(nonce, chunk, aad)
+                    out.write(plain)
                 except InvalidTag:
                     raise SealBroken("seal_broken", "the sealed audio fails its check: altered, cut short, "
                                      "another call's file, or sealed under a different audio key") from None
@@ -145,11 +155,11 @@ class AudioVault:
                     return
                 chunk, n = following, n + 1
 
-    def _opener(self, nonce: bytes, chunk: bytes, aad: bytes) -> AESGCM:
+    def _first_chunk(self, nonce: bytes, chunk: bytes, aad: bytes) -> tuple[AESGCM, bytes]:
+        """The key that opens the file (tried in order: the sealing key first) and the chunk opened."""
         for aead in self._openers:
             try:
-                aead.decrypt(nonce, chunk, aad)
-                return aead
+                return aead, aead.decrypt(nonce, chunk, aad)
             except InvalidTag:
                 continue
         raise InvalidTag()
@@ -157,10 +167,10 @@ class AudioVault:
     def sealed_by_current(self, path: Path, call_id: str) -> bool:
         """Whether the file's first chunk opens under the sealing key (a rotation skips it)."""
         with path.open("rb") as fh:
-            header = fh.read(_HEADER.size)
-            if len(header) < _HEADER.size or not header.startswith(MAGIC):
+            found = _header(fh)
+            if found is None:
                 return False
-            chunk_size = _HEADER.unpack(header)[1]
+            header, chunk_size = found
             chunk = fh.read(chunk_size + TAG)
             last = not fh.read(1)
         try:

@@ -101,7 +101,7 @@ class ConsentError(ValueError):
 def decide(conn, key: bytes, pseudonymiser, call_id: str, decision: str, *, who: str, role: str,
            reason: str) -> object:
     """A reviewer's decision on a held call: `released` (it goes through from its call date's next
-    run) or `erased` (recorded before the erasure itself runs). Audited; returns the call date."""
+    run) or `erased` (recorded once the erasure has removed it). Audited; returns the call date."""
     if decision not in ("released", "erased"):
         raise ConsentError("a held call is released or erased")
     ref = call_ref(call_id)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from assets import retention, warehouse
+from assets import reseal, retention, warehouse
 from assets.access.audit import Verification
 from assets.governance import pack_sections
 from assets.pii.pseudonymiser import Pseudonymiser
@@ -178,6 +178,7 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
         "SELECT stage, reason, count(*) FROM casework.quarantine GROUP BY ALL ORDER BY ALL").fetchall()
     restrictions = conn.execute("SELECT kind, count(*) FROM governance.restrictions GROUP BY 1 ORDER BY 1").fetchall()
     holds = conn.execute("SELECT count(*) FROM governance.legal_holds WHERE released_at IS NULL").fetchone()[0]
+    clear = reseal.clear_cells(conn)  # casework text cells not sealed at rest
 
     verdict = lambda ok: "**PASS**" if ok else "**FAIL**"  # noqa: E731
     md = [
@@ -196,7 +197,7 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
             ["Audit chain verifies", verdict(found.chain_ok),
              f"{found.chain_records} records"
              + (f"; {'; '.join(found.chain_problems)}" if found.chain_problems else "")],
-            ["Casework text sealed at rest", verdict(not (clear := pack_sections.clear_text_cells(conn))),
+            ["Casework text sealed at rest", verdict(not clear),
              f"{clear} cells in clear"],
             ["Analytics copy republished after the last deletion", verdict(found.copy_after_erasure),
              f"published {found.analytics_published:%Y-%m-%d %H:%M} UTC" if found.analytics_published
@@ -264,7 +265,7 @@ def write(conn, policy: Policy, pseudonymiser: Pseudonymiser, as_of: date, chain
         *pack_sections.consent_lines(conn, policy, _table),
         "## 7. Also for the review",
         "",
-        *pack_sections.keys_lines(conn),
+        *pack_sections.keys_lines(conn, clear),
         "Quarantined calls (bad input awaiting a person): "
         + (", ".join(f"{s}/{r} {n}" for s, r, n in quarantine) or "none") + ". "
         "Restriction requests in force: " + (", ".join(f"{k} {n}" for k, n in restrictions) or "none") + ".",

@@ -6,8 +6,6 @@ from __future__ import annotations
 from assets import key_rotation
 from assets.canon import consent
 from assets.policy import CONSENT_CASES, Policy
-from assets.reseal import TEXT_CELLS
-from assets.sealed_text import PREFIX
 
 _CASE_WORDS = {
     "no_notice_inbound": "inbound, recording notice not played",
@@ -55,16 +53,9 @@ def audit_retention_line(policy: Policy, chain) -> str:
                else "none has been removed yet: the chain starts at its first record."))
 
 
-def clear_text_cells(conn) -> int:
-    """Casework text cells stored in clear (from before sealing, until `callcanon seal-store`)."""
-    return sum(conn.execute(f"SELECT count(*) FROM {table} WHERE NOT starts_with({column}, ?)",
-                            [PREFIX]).fetchone()[0] for table, column, _, _ in TEXT_CELLS)
-
-
-def keys_lines(conn) -> list[str]:
-    """Key ages, and whether casework text is sealed at rest."""
+def keys_lines(conn, clear: int) -> list[str]:
+    """Key ages, and whether casework text is sealed at rest (`clear`: cells in clear)."""
     ages = key_rotation.key_ages(conn)
-    clear = clear_text_cells(conn)
     return [
         f"Key age: audio key {ages['audio']}; pseudonym key {ages['pseudonym']} "
         "(`callcanon keys rotate-audio`; docs/access.md, \"Key rotation\"). "

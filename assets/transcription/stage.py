@@ -53,6 +53,7 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
     can run in other processes meanwhile (the warehouse file allows one writer process)."""
     out = Transcribed()
     result = out.result
+    seal = vault.text.seal  # casework text is stored sealed, cell by cell
     for i, (call_id, audio_path, sha, channels_json, old_key, direction) in enumerate(calls, 1):
         channels = json.loads(channels_json) if channels_json else None
         # On an outbound call the one who answers, and speaks first, is the caller.
@@ -72,7 +73,6 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
         result.transcribed += 1
         result.audio_seconds += t.duration_s
         result.elapsed_s += t.elapsed_s
-        seal = vault.text.seal  # casework text is stored sealed, cell by cell
         out.transcripts.append(dict(
             call_id=call_id, call_date=call_date, text=seal(t.text, call_id, TRANSCRIPT), language=t.language,
             duration_s=t.duration_s,
