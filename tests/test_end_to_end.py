@@ -248,7 +248,7 @@ def test_no_transcript_text_or_identifiers_in_the_pipelines_logs(pipeline_run):
                 sentence = said.split(".")[0]
                 assert len(sentence) < 25 or sentence not in logged, (call.call_id, "transcript text in the logs")
     assert pipeline_run.planted not in logged
-    assert "900123" not in digits  # a number used as a landed file's name
+    assert "07700900123" not in digits  # the caller's number a landed file was named with (whole)
 
 
 def test_everything_under_the_data_folder_is_owner_only(pipeline_run):
