@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     audio_store: str | None = None      # default <data>/audio
     quarantine: str | None = None       # default <data>/quarantine
     redacted_audio: str | None = None   # default <data>/redacted_audio
+    staging: str | None = None          # default <data>/staging: workers' results before loading
     warehouse: Path | None = None       # default <data>/warehouse.duckdb (local only)
     analytics: Path | None = None       # default <data>/analytics.duckdb: the copy analysts open
     analytics_group: str | None = None  # a group that may read the analytics copy (default: owner only)
@@ -143,6 +144,10 @@ class Settings(BaseSettings):
         return location(self.redacted_audio or self.data_dir / "redacted_audio")
 
     @property
+    def staging_dir(self):
+        return location(self.staging or self.data_dir / "staging")
+
+    @property
     def warehouse_path(self) -> Path:
         return (self.warehouse or self.data_dir / "warehouse.duckdb").resolve()
 
@@ -191,7 +196,8 @@ class Settings(BaseSettings):
         """The data folders, owner-only (0700), and the warehouse file 0600 if it exists: a
         deployment from before 0.7 made them world-readable."""
         owner_only_files()
-        for d in (self.data_dir, self.landing_dir, self.store_dir, self.quarantine_dir, self.redacted_dir):
+        for d in (self.data_dir, self.landing_dir, self.store_dir, self.quarantine_dir, self.redacted_dir,
+                  self.staging_dir):
             ensure_dir(d)
             if isinstance(d, Path) and d.owner() == _me():
                 d.chmod(0o700)

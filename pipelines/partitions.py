@@ -19,6 +19,10 @@ DUCKDB_WRITER_POOL = "duckdb_writer"
 # the number of dates transcribed at once (1 by default; `dagster instance concurrency set
 # transcription N` for N worker processes).
 TRANSCRIPTION_POOL = "transcription"
+# Under the Celery executor (CALLCANON_EXECUTOR=celery) the steps that need no warehouse go to this
+# queue, which workers on any machine serve; every other step goes to Celery's default `dagster`
+# queue, served on the warehouse's machine (deploy/README.md).
+WORKER_QUEUE = {"dagster-celery/queue": "transcription"}
 
 
 def partition_date(context: dg.AssetExecutionContext) -> date:

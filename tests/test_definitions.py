@@ -46,11 +46,26 @@ def test_duckdb_writers_share_one_pool(data_env, dbt_manifest):
                if k.path[0] in ("casework", "canon", "themes", "governance", "retention", "marts", "staging",
                                    "intermediate", "warehouse")]
     pools = {k.to_user_string(): tuple(sorted(graph.get(k).pools or ())) for k in writers}
-    # Transcription writes one short transaction after the model has run with no connection open;
-    # its own pool lets dates transcribe in parallel (issue 8). Every other writer holds the file.
-    assert pools.pop("casework/transcripts") == ("transcription",)
+    # Transcription and redaction stage their results with no warehouse at all (issue 23); their own
+    # pool lets dates transcribe in parallel. Every other step, the loader included, holds the file.
+    assert pools.pop("staging/transcripts") == pools.pop("staging/redacted_audio") == ("transcription",)
+    assert pools["casework/transcripts"] == ("duckdb_writer",)
     assert "warehouse/analytics_copy" in pools  # it attaches the copy to the writer's connection
     assert set(pools.values()) == {("duckdb_writer",)}
+
+
+def test_transcription_steps_need_no_warehouse_and_go_to_the_worker_queue(data_env, dbt_manifest):
+    """What lets a worker on another machine run them: no `warehouse` resource (so none is
+    opened, or even configured), and the Celery queue the warehouse host does not serve."""
+    from pipelines.definitions import defs
+
+    job = defs().resolve_job_def("process_calls")
+    for name in ("staging__transcripts", "staging__redacted_audio"):
+        node = job.graph.node_named(name)
+        assert "warehouse" not in node.definition.required_resource_keys, name
+        assert node.definition.tags.get("dagster-celery/queue") == "transcription", name
+    loader = job.graph.node_named("load_staged_transcripts").definition
+    assert "warehouse" in loader.required_resource_keys and "dagster-celery/queue" not in loader.tags
 
 
 def test_landing_sensor_requests_one_run_per_call_date_once(data_env, dbt_manifest, tmp_path):
@@ -63,8 +78,8 @@ def test_landing_sensor_requests_one_run_per_call_date_once(data_env, dbt_manife
     # quarantines it (issue 17: it used to wait, and every later run stopped on it).
     for n, day in enumerate(["2026-03-02", "2026-03-02", "2026-03-03", "2019-05-01"]):
         (landing / f"c{n}.json").write_text(f'{{"call_id": "c{n}", "started_at": "{day}T10:00:00Z"}}')
-    store = CallStore(landing_dir=str(landing), store_dir=str(tmp_path / "s"),
-                      quarantine_dir=str(tmp_path / "q"), redacted_dir=str(tmp_path / "r"))
+    store = CallStore(landing_dir=str(landing), store_dir=str(tmp_path / "s"), quarantine_dir=str(tmp_path / "q"),
+                      redacted_dir=str(tmp_path / "r"), staging_dir=str(tmp_path / "st"))
     ctx = dg.build_sensor_context(resources={"call_store": store})
     requests = landing_zone_sensor(ctx)
     latest = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="Europe/London",

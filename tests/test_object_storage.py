@@ -76,7 +76,8 @@ def test_calls_land_are_sealed_transcribed_and_expire_on_object_storage(on_objec
 
     # The sensor sees the sidecars on the bucket (object stores name their mtime differently).
     store = CallStore(landing_dir=str(settings.landing_dir), store_dir=str(settings.store_dir),
-                      quarantine_dir=str(settings.quarantine_dir), redacted_dir=str(settings.redacted_dir))
+                      quarantine_dir=str(settings.quarantine_dir), redacted_dir=str(settings.redacted_dir),
+                      staging_dir=str(settings.staging_dir))
     ctx = dg.build_sensor_context(resources={"call_store": store})
     requested = {r.partition_key for r in landing_zone_sensor(ctx)}
     assert day in requested

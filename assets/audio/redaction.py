@@ -17,7 +17,6 @@ import numpy as np
 
 from assets import audio, locations, storage
 from assets.audio import vault as audio_vault
-from assets.sealed_text import TRANSCRIPT, word_place
 
 PAD_S = 0.25
 TONE_HZ = 1000.0
@@ -83,35 +82,15 @@ def redacted_wav(source: audio.Source, intervals: list[tuple[float, float]], mod
     return out.getvalue(), redacted
 
 
-def redact_date(conn, call_date, pseudonymiser, vault: audio_vault.AudioVault, out_root: Path,
-                mode: str = "tone") -> list[tuple[str, float]]:
-    """Redacted copies, sealed like the originals, for one call date's calls whose audio is still held."""
-    from assets import warehouse
-    calls = conn.execute(
-        f"""SELECT t.call_id, t.text, c.audio_path FROM casework.transcripts t
-           JOIN casework.calls c USING (call_id)
-           WHERE t.call_date = ? AND c.audio_deleted_at IS NULL
-             AND t.call_id NOT IN ({warehouse.retired_sql('redacted_audio')}) ORDER BY t.call_id""",
-        [call_date],
-    ).fetchall()
-    done = []
-    for call_id, sealed, audio_path in calls:
-        text = vault.text.open(sealed, call_id, TRANSCRIPT)
-        words = [TimedWord(a, b, vault.text.open(w, call_id, word_place(si, wi))) for a, b, w, si, wi in conn.execute(
-            "SELECT start_s, end_s, word, seg_idx, word_idx FROM casework.words WHERE call_id = ? "
-            "ORDER BY seg_idx, word_idx", [call_id]).fetchall()]
-        # Segment texts are joined in order, and words sit in segment order: map within each.
-        intervals = identifier_intervals(text, words, pseudonymiser.find(text))
-        dest = out_root / str(call_date) / audio_vault.sealed_name(f"{call_id}.wav")
-        try:
-            wav, seconds = redacted_wav(vault.open(locations.location(audio_path), call_id), intervals, mode)
-        except audio.AudioProblem as problem:  # e.g. a seal broken since transcription: the rest go on
-            warehouse.record_quarantine(conn, call_id, "redact_audio", problem.reason, problem.detail, audio_path)
-            continue
-        with storage.writing("redacted audio folder", dest.parent):
-            vault.seal_bytes(wav, dest, call_id)
-        done.append((call_id, str(dest), len(intervals), seconds))
-    warehouse.replace_rows(conn, "casework.redacted_audio", "call_id", [d[0] for d in done],
-                           [dict(call_id=c, call_date=call_date, path=p, spans=n, seconds_redacted=s)
-                            for c, p, n, s in done])
-    return [(c, s) for c, _, _, s in done]
+def redact_call(call_id: str, call_date, text: str, words: list[TimedWord], audio_path: str, detector,
+                vault: audio_vault.AudioVault, out_root: Path, mode: str = "tone") -> dict:
+    """A redacted copy of one call, sealed like the original, written whole (`*.partial`, then
+    renamed) under `out_root/<date>/`; returns its `casework.redacted_audio` row. Needs no
+    warehouse: a transcription worker runs it on the transcript it just staged (`assets.staging`).
+    Raises `audio.AudioProblem` for a seal broken since transcription."""
+    intervals = identifier_intervals(text, words, detector.find(text))
+    wav, seconds = redacted_wav(vault.open(locations.location(audio_path), call_id), intervals, mode)
+    dest = out_root / str(call_date) / audio_vault.sealed_name(f"{call_id}.wav")
+    with storage.writing("redacted audio folder", dest.parent):
+        vault.seal_bytes(wav, dest, call_id)
+    return dict(call_id=call_id, call_date=call_date, path=str(dest), spans=len(intervals), seconds_redacted=seconds)

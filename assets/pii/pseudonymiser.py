@@ -138,9 +138,15 @@ def _ner_only_engine_class():
 class Pseudonymiser:
     """The one pseudonymiser: the pipeline and `callcanon redact-text` both use this class."""
 
-    def __init__(self, key: bytes, score_threshold: float = 0.4):
+    def __init__(self, key: bytes | None, score_threshold: float = 0.4):
         self._key = key
         self.score_threshold = score_threshold
+
+    @classmethod
+    def detector(cls) -> Pseudonymiser:
+        """Finding identifiers without the key: what a transcription worker needs to tone them out
+        of the audio. It holds no key, so it can make no token (`token` refuses)."""
+        return cls(None)
 
     @cached_property
     def analyzer(self):
@@ -174,6 +180,8 @@ class Pseudonymiser:
         return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
 
     def token(self, entity_type: str, value: str) -> str:
+        if self._key is None:
+            raise RuntimeError("a detector holds no pseudonym key and makes no tokens")
         mac = hmac.new(self._key, f"{entity_type}|{_normalise(entity_type, value)}".encode(), hashlib.sha256)
         return f"<{entity_type}_{mac.hexdigest()[:8]}>"
 

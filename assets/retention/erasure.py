@@ -58,9 +58,22 @@ def erase(conn, pseudonymiser: Pseudonymiser, policy: str, kind: str, value: str
     # Before the call records go: their quarantine rows name what to remove.
     _erase_traces(conn, ids, todo, _Log(conn, policy, certificate_id, as_of))
     if todo.calls:
+        _erase_staged(todo.calls, dates)
         retire_finished_calls(conn, policy, certificate_id, as_of, call_ids=todo.calls)
     scope = f"{kind}:{call_ref(subject_ref(pseudonymiser, kind, value))}"
     return issue_certificate(conn, certificate_id, "erasure", policy, reason, scope, as_of, len(todo.held))
+
+
+def _erase_staged(call_ids: list[str], dates: dict) -> None:
+    """Results a worker staged for the calls and the loader has not taken yet (`assets.staging`),
+    with the redacted copies written for them: by name, so no key is needed."""
+    from assets.settings import Settings
+    from assets.staging import Staging
+
+    settings = Settings.from_env()
+    staging = Staging(settings.staging_dir, vault=None)
+    for call_id in call_ids:
+        staging.remove_call(dates[call_id], call_id, settings.redacted_dir)
 
 
 class _Log:

@@ -35,6 +35,20 @@ class Transcribed:
     words: list = field(default_factory=list)
     problems: list = field(default_factory=list)  # (call_id, audio_path, AudioProblem)
 
+    def add(self, rows: dict) -> None:
+        """One call's rows, as `transcribe_call` made them (here, or staged by a worker)."""
+        self.done.append(rows["transcript"]["call_id"])
+        self.result.transcribed += 1
+        self.result.audio_seconds += rows["duration_s"]
+        self.result.elapsed_s += rows["elapsed_s"]
+        self.transcripts.append(rows["transcript"])
+        self.segments.extend(rows["segments"])
+        self.words.extend(rows["words"])
+
+    def add_problem(self, call_id: str, audio_path: str, problem) -> None:
+        self.problems.append((call_id, audio_path, problem))
+        self.result.quarantined.append((call_id, problem.reason))
+
 
 def pending_calls(conn, call_date) -> list[tuple]:
     """The calls of one date whose audio is still held (a short read: no model runs here)."""
@@ -47,67 +61,86 @@ def pending_calls(conn, call_date) -> list[tuple]:
     ).fetchall()
 
 
+def cache_key(call: tuple, config: WhisperConfig) -> str:
+    """What a transcript of this call with these settings is keyed by (audio hash, model, settings)."""
+    _, _, sha, channels_json, _, direction = call
+    channels = json.loads(channels_json) if channels_json else None
+    # On an outbound call the one who answers, and speaks first, is the caller.
+    return config.cache_key(sha or "", {**(channels or {}), "outbound": True} if direction == "outbound" else channels)
+
+
+def transcribe_call(call_date, call: tuple, vault, config: WhisperConfig, seal) -> dict:
+    """One call's rows (`transcript`, `segments`, `words`, text sealed cell by cell) with its
+    `duration_s` and `elapsed_s`. Raises `audio.AudioProblem` for a recording that cannot be used.
+    Needs no warehouse: what a transcription worker runs (`assets.staging`)."""
+    call_id, audio_path, _, channels_json, _, direction = call
+    channels = json.loads(channels_json) if channels_json else None
+    outbound = direction == "outbound"
+    key = cache_key(call, config)
+    t = transcribe_audio(vault.open(locations.location(audio_path), call_id), config, channels,
+                         first_speaker="caller" if outbound else "staff")
+    transcript = dict(
+        call_id=call_id, call_date=call_date, text=seal(t.text, call_id, TRANSCRIPT), language=t.language,
+        duration_s=t.duration_s, model=config.model, cache_key=key, avg_logprob=t.avg_logprob, quality=t.quality,
+        speakers=len({s.speaker for s in t.segments}), transcribed_at=warehouse.utcnow())
+    segments, words = [], []
+    for n, s in enumerate(t.segments):
+        segments.append(dict(
+            call_id=call_id, seg_idx=n, call_date=call_date, speaker=s.speaker, start_s=s.start_s,
+            end_s=s.end_s, text=seal(s.text, call_id, segment_place(n)), avg_logprob=s.avg_logprob,
+            no_speech_prob=s.no_speech_prob, compression_ratio=s.compression_ratio))
+        words.extend(dict(call_id=call_id, seg_idx=n, word_idx=k, speaker=s.speaker, start_s=w.start_s,
+                          end_s=w.end_s, word=seal(w.word, call_id, word_place(n, k)), probability=w.probability)
+                     for k, w in enumerate(s.words))
+    return dict(transcript=transcript, segments=segments, words=words, duration_s=t.duration_s,
+                elapsed_s=t.elapsed_s)
+
+
 def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig = WhisperConfig(),
                      log=None) -> Transcribed:
     """The expensive part, with no warehouse connection open, so transcription of other dates
     can run in other processes meanwhile (the warehouse file allows one writer process)."""
     out = Transcribed()
-    result = out.result
     seal = vault.text.seal  # casework text is stored sealed, cell by cell
-    for i, (call_id, audio_path, sha, channels_json, old_key, direction) in enumerate(calls, 1):
-        channels = json.loads(channels_json) if channels_json else None
-        # On an outbound call the one who answers, and speaks first, is the caller.
-        outbound = direction == "outbound"
-        key = config.cache_key(sha or "", {**(channels or {}), "outbound": True} if outbound else channels)
-        if key == old_key:
-            result.cached += 1
+    for i, call in enumerate(calls, 1):
+        if cache_key(call, config) == call[4]:
+            out.result.cached += 1
             continue
         try:
-            t = transcribe_audio(vault.open(locations.location(audio_path), call_id), config, channels,
-                                 first_speaker="caller" if outbound else "staff")
+            rows = transcribe_call(call_date, call, vault, config, seal)
         except audio.AudioProblem as problem:
-            out.problems.append((call_id, audio_path, problem))
-            result.quarantined.append((call_id, problem.reason))
+            out.add_problem(call[0], call[1], problem)
             continue
-        out.done.append(call_id)
-        result.transcribed += 1
-        result.audio_seconds += t.duration_s
-        result.elapsed_s += t.elapsed_s
-        out.transcripts.append(dict(
-            call_id=call_id, call_date=call_date, text=seal(t.text, call_id, TRANSCRIPT), language=t.language,
-            duration_s=t.duration_s,
-            model=config.model, cache_key=key, avg_logprob=t.avg_logprob, quality=t.quality,
-            speakers=len({s.speaker for s in t.segments}), transcribed_at=warehouse.utcnow()))
-        for n, s in enumerate(t.segments):
-            out.segments.append(dict(
-                call_id=call_id, seg_idx=n, call_date=call_date, speaker=s.speaker, start_s=s.start_s,
-                end_s=s.end_s, text=seal(s.text, call_id, segment_place(n)), avg_logprob=s.avg_logprob,
-                no_speech_prob=s.no_speech_prob,
-                compression_ratio=s.compression_ratio))
-            out.words.extend(dict(call_id=call_id, seg_idx=n, word_idx=k, speaker=s.speaker, start_s=w.start_s,
-                                  end_s=w.end_s, word=seal(w.word, call_id, word_place(n, k)),
-                                  probability=w.probability)
-                             for k, w in enumerate(s.words))
+        out.add(rows)
         if log:
-            log(f"transcribed {i}/{len(calls)} calls, {result.audio_seconds / 3600:.3f} h audio, "
-                f"RTF {result.real_time_factor:.3f}")
+            log(f"transcribed {i}/{len(calls)} calls, {out.result.audio_seconds / 3600:.3f} h audio, "
+                f"RTF {out.result.real_time_factor:.3f}")
     return out
+
+
+def replace_transcribed(conn, out: Transcribed) -> None:
+    """The calls' transcripts, segments and words replaced, inside the caller's transaction."""
+    if not out.done:
+        return
+    for table in ("casework.words", "casework.segments", "casework.transcripts"):
+        conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [out.done])
+    warehouse.insert_rows(conn, "casework.transcripts", out.transcripts)
+    warehouse.insert_rows(conn, "casework.segments", out.segments)
+    warehouse.insert_rows(conn, "casework.words", out.words)
+    conn.execute("DELETE FROM casework.quarantine WHERE stage = 'transcribe' AND item IN (SELECT unnest(?))",
+                 [out.done])
+
+
+def quarantine_problems(conn, out: Transcribed, stage: str = "transcribe") -> None:
+    for call_id, audio_path, problem in out.problems:
+        warehouse.record_quarantine(conn, call_id, stage, problem.reason, problem.detail, audio_path)
 
 
 def write_transcribed(conn, out: Transcribed) -> StageResult:
     """The date's transcripts, segments and words in one transaction; problems quarantined."""
-    for call_id, audio_path, problem in out.problems:
-        warehouse.record_quarantine(conn, call_id, "transcribe", problem.reason, problem.detail, audio_path)
+    quarantine_problems(conn, out)
     with warehouse.transaction(conn):
-        if out.done:
-            for table in ("casework.words", "casework.segments", "casework.transcripts"):
-                conn.execute(f"DELETE FROM {table} WHERE call_id IN (SELECT unnest(?))", [out.done])
-            warehouse.insert_rows(conn, "casework.transcripts", out.transcripts)
-            warehouse.insert_rows(conn, "casework.segments", out.segments)
-            warehouse.insert_rows(conn, "casework.words", out.words)
-            conn.execute(
-                "DELETE FROM casework.quarantine WHERE stage = 'transcribe' AND item IN (SELECT unnest(?))",
-                [out.done])
+        replace_transcribed(conn, out)
     return out.result
 
 

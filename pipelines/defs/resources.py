@@ -14,6 +14,7 @@ from assets.audio.vault import AudioVault
 from assets.ingest import landing
 from assets.policy import Policy, load_policy
 from assets.settings import Settings
+from assets.staging import Staging
 from assets.themes.taxonomy import Taxonomy, load_taxonomy
 
 
@@ -24,6 +25,7 @@ class CallStore(dg.ConfigurableResource):
     store_dir: str
     quarantine_dir: str
     redacted_dir: str
+    staging_dir: str
     sidecar_grace_s: float = landing.DEFAULT_SIDECAR_GRACE_S
     max_sidecar_bytes: int = landing.Limits.max_sidecar_bytes
     max_audio_bytes: int = landing.Limits.max_audio_bytes
@@ -101,9 +103,9 @@ class PseudonymKey(dg.ConfigurableResource):
     def audit_key(self) -> bytes:
         return audit.chain_key(keys.load_key())
 
-    def record_processing(self, conn, context: dg.AssetExecutionContext, calls: int) -> None:
+    def record_processing(self, conn, context: dg.AssetExecutionContext, calls: int, stage: str | None = None) -> None:
         """Audit a stage's own use of personal data: the asset, the call date, how many calls."""
-        audit.record_processing(conn, self.audit_key(), stage=context.asset_key.to_user_string(),
+        audit.record_processing(conn, self.audit_key(), stage=stage or context.asset_key.to_user_string(),
                                 scope=context.partition_key, calls=calls, run_id=context.run_id)
 
 
@@ -112,6 +114,10 @@ class AudioKey(dg.ConfigurableResource):
 
     def vault(self) -> AudioVault:
         return AudioVault.from_keys()
+
+    def staging(self, call_store: CallStore) -> Staging:
+        """The staging prefix, sealed under this key (`assets.staging`)."""
+        return Staging(call_store.staging_dir, self.vault())
 
 
 class PolicyProfile(dg.ConfigurableResource):
@@ -153,6 +159,7 @@ def resources() -> dg.Definitions:
             "warehouse": Warehouse(database=str(s.warehouse_path)),
             "call_store": CallStore(landing_dir=str(s.landing_dir), store_dir=str(s.store_dir),
                                     quarantine_dir=str(s.quarantine_dir), redacted_dir=str(s.redacted_dir),
+                                    staging_dir=str(s.staging_dir),
                                     sidecar_grace_s=s.sidecar_grace_s, max_sidecar_bytes=s.max_sidecar_bytes,
                                     max_audio_bytes=s.max_audio_bytes, future_tolerance_days=s.future_tolerance_days),
             "whisper": WhisperSettings.from_settings(s),

@@ -1,10 +1,9 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets import canon, locations
-from assets.audio import redaction as audio_redaction
+from assets import canon
 from assets.canon import consent, leak_scan
-from pipelines.defs.resources import AudioKey, CallStore, PolicyProfile, PseudonymKey
+from pipelines.defs.resources import AudioKey, PolicyProfile, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient
 
@@ -48,25 +47,3 @@ def canon_has_no_residual_pii(context: dg.AssetCheckExecutionContext, warehouse:
     with warehouse.get_connection() as conn:
         calls, kinds = leak_scan.findings_summary(conn)
     return dg.AssetCheckResult(passed=not calls, metadata={"calls_with_findings": calls, "by_kind": kinds})
-
-
-@dg.asset(
-    key=["casework", "redacted_audio"],
-    deps=[dg.AssetKey(["casework", "transcripts"])],
-    partitions_def=call_dates,
-    pool=DUCKDB_WRITER_POOL,
-    group_name="canon",
-    kinds={"python", "duckdb"},
-    description="Copies of call audio with every identifier toned out (word timings + the pseudonymiser's findings).",
-)
-@retry_transient
-def redacted_audio(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, pseudonym_key: PseudonymKey,
-    call_store: CallStore, audio_key: AudioKey,
-) -> dg.MaterializeResult:
-    with warehouse.get_connection() as conn:
-        done = audio_redaction.redact_date(conn, partition_date(context), pseudonym_key.pseudonymiser(),
-                                           audio_key.vault(), locations.location(call_store.redacted_dir))
-        pseudonym_key.record_processing(conn, context, len(done))
-    return dg.MaterializeResult(metadata={
-        "calls": len(done), "seconds_redacted": round(sum(s for _, s in done), 1)})

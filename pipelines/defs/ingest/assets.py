@@ -2,6 +2,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets import ingest, locations
+from assets.transcription import staged
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey
 from pipelines.partitions import DUCKDB_WRITER_POOL, call_dates, partition_date
 from pipelines.retries import retry_transient
@@ -36,6 +37,8 @@ def casework_calls(
         )
         total = ingest.calls_on(conn, day)
         pseudonym_key.record_processing(conn, context, len(result.registered))
+        # What the transcription workers read instead of the warehouse (`assets.staging`).
+        to_transcribe = staged.write_manifest(conn, audio_key.staging(call_store), day)
     for item, reason in result.quarantined:
         # A call id or a hash of the file name (`assets.ingest.untrusted.label`), never the name
         # itself, which may hold a number; the reason is ours.
@@ -46,6 +49,7 @@ def casework_calls(
         "replaced_undecodable": len(result.replaced),
         "quarantined": len(result.quarantined),
         "calls_in_partition": total,
+        "calls_in_manifest": to_transcribe,
     })
 
 

@@ -1,0 +1,202 @@
+"""Transcription without the warehouse: the manifest ingest writes, the two worker steps
+(transcribe, redact) that read it and stage their results, and the loader that brings a date's
+staged results into `casework` in one transaction (`assets.staging` says why and how).
+
+A worker holds the audio key and the staging and audio locations, nothing else: no warehouse,
+no pseudonym key (redaction finds identifiers with a key-less detector). The loader takes only
+whole, sealed files of calls still in the warehouse; anything else is quarantined or dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+from assets import audio, warehouse
+from assets.audio.redaction import TimedWord, redact_call
+from assets.sealed_text import TRANSCRIPT, word_place
+from assets.staging import PROBLEMS, REDACTED, TRANSCRIPTS, StagedFileBroken, Staging, typed_rows
+from assets.transcription.stage import (
+    Transcribed,
+    cache_key,
+    pending_calls,
+    replace_transcribed,
+    transcribe_call,
+)
+from assets.transcription.whisper import WhisperConfig
+
+_MANIFEST_FIELDS = ("call_id", "audio_path", "audio_sha256", "channels", "cache_key", "direction")
+
+
+def worker_name() -> str:
+    """Where a step ran (host and process), for its metadata: which worker did what."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- ingest's side (a warehouse step) -------------------------------------------------------------
+
+def write_manifest(conn, staging: Staging, call_date) -> int:
+    """The date's calls still to transcribe, for the workers: ids, sealed-audio locations, audio
+    hashes, channels, the cache key each transcript has now, direction, and whether its redacted
+    copy may still be made (retention has not removed that class). Returns how many calls."""
+    retired = {r[0] for r in conn.execute(warehouse.retired_sql("redacted_audio")).fetchall()}
+    calls = [{**dict(zip(_MANIFEST_FIELDS, row)), "redact": row[0] not in retired}
+             for row in pending_calls(conn, call_date)]
+    staging.write_manifest(call_date, calls)
+    return len(calls)
+
+
+# --- the workers' side ----------------------------------------------------------------------------
+
+@dataclass
+class StagedRun:
+    staged: int = 0
+    cached: int = 0
+    already_staged: int = 0
+    problems: int = 0
+    audio_seconds: float = 0.0
+    elapsed_s: float = 0.0
+    manifest: bool = True
+
+
+def _as_call(c: dict) -> tuple:
+    return tuple(c[k] for k in _MANIFEST_FIELDS)
+
+
+def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = WhisperConfig(), log=None) -> StagedRun:
+    """Transcribe the manifest's calls and stage each one as soon as it is done, so a worker that
+    dies loses only the call it was on. A call whose transcript already has this cache key is
+    skipped, and so is one already staged with it (a re-run after a killed worker)."""
+    calls = staging.manifest(call_date)
+    run = StagedRun(manifest=calls is not None)
+    seal = staging.vault.text.seal
+    for i, c in enumerate(calls or [], 1):
+        call = _as_call(c)
+        key = cache_key(call, config)
+        if key == c["cache_key"]:
+            run.cached += 1
+            continue
+        path = staging.path(call_date, TRANSCRIPTS, c["call_id"])
+        if path.exists() and _staged_key(staging, path, c["call_id"]) == key:
+            run.already_staged += 1
+            continue
+        try:
+            rows = transcribe_call(call_date, call, staging.vault, config, seal)
+        except audio.AudioProblem as problem:
+            staging.put(call_date, PROBLEMS, c["call_id"], dict(
+                stage="transcribe", reason=problem.reason, detail=problem.detail, audio_path=c["audio_path"]))
+            run.problems += 1
+            continue
+        staging.put(call_date, TRANSCRIPTS, c["call_id"], rows)
+        run.staged += 1
+        run.audio_seconds += rows["duration_s"]
+        run.elapsed_s += rows["elapsed_s"]
+        if log:
+            log(f"staged {i}/{len(calls)} calls, {run.audio_seconds / 3600:.3f} h audio")
+    return run
+
+
+def _staged_key(staging: Staging, path, call_id: str) -> str | None:
+    try:
+        return staging.get(path, TRANSCRIPTS, call_id)["transcript"]["cache_key"]
+    except StagedFileBroken:
+        return None  # transcribed again; the broken one is overwritten
+
+
+def stage_redactions(staging: Staging, call_date, detector, out_root, log=None) -> StagedRun:
+    """A redacted copy of every call whose transcript is staged (and whose redacted copy
+    retention has not removed), written to the redacted-audio store; its row staged."""
+    listed = {c["call_id"]: c for c in staging.manifest(call_date) or []}
+    run = StagedRun()
+    for call_id, path in staging.staged(call_date, TRANSCRIPTS):
+        if not listed.get(call_id, {}).get("redact"):
+            continue
+        try:
+            rows = staging.get(path, TRANSCRIPTS, call_id)
+        except StagedFileBroken:
+            continue  # the loader quarantines it
+        t = rows["transcript"]
+        done = staging.path(call_date, REDACTED, call_id)
+        if done.exists() and _redacted_key(staging, done, call_id) == t["cache_key"]:
+            run.already_staged += 1
+            continue
+        opened = staging.vault.text.open
+        text = opened(t["text"], call_id, TRANSCRIPT)
+        words = [TimedWord(w["start_s"], w["end_s"],
+                           opened(w["word"], call_id, word_place(w["seg_idx"], w["word_idx"])))
+                 for w in rows["words"]]
+        audio_path = listed[call_id]["audio_path"]
+        try:
+            row = redact_call(call_id, call_date, text, words, audio_path, detector, staging.vault, out_root)
+        except audio.AudioProblem as problem:
+            staging.put(call_date, PROBLEMS, call_id, dict(
+                stage="redact_audio", reason=problem.reason, detail=problem.detail, audio_path=audio_path))
+            run.problems += 1
+            continue
+        staging.put(call_date, REDACTED, call_id, {**row, "cache_key": t["cache_key"]})
+        run.staged += 1
+    return run
+
+
+def _redacted_key(staging: Staging, path, call_id: str) -> str | None:
+    try:
+        return staging.get(path, REDACTED, call_id).get("cache_key")
+    except StagedFileBroken:
+        return None
+
+
+# --- the loader (a warehouse step) ----------------------------------------------------------------
+
+@dataclass
+class Loaded:
+    transcribed: Transcribed = field(default_factory=Transcribed)
+    redacted: list[dict] = field(default_factory=list)
+    broken: list[tuple[str, str]] = field(default_factory=list)  # (call id, reason)
+    problems: list[dict] = field(default_factory=list)  # staged by a worker: quarantined here
+    dropped: int = 0  # staged for calls erased or expired since
+    files: list = field(default_factory=list)
+
+
+def load_staged(conn, staging: Staging, call_date, quarantine_root, redacted_root) -> Loaded:
+    """Load a date's staged results into `casework` in one transaction, then remove them. A file
+    that fails its seal or does not parse is moved to quarantine and recorded, not loaded;
+    files staged for calls no longer in the warehouse (erased, or their transcripts expired)
+    are removed unread, with any redacted copy they name."""
+    staging.remove(staging.leftovers(call_date))  # half-written by a killed worker: never read
+    calls = {cid: retired for cid, retired in conn.execute(
+        f"SELECT call_id, call_id IN ({warehouse.retired_sql('transcript')}) FROM casework.calls WHERE call_date = ?",
+        [call_date]).fetchall()}
+    live = {cid for cid, retired in calls.items() if not retired}
+    out = Loaded()
+    for kind in (TRANSCRIPTS, REDACTED, PROBLEMS):
+        for call_id, path in staging.staged(call_date, kind):
+            if call_id not in live:  # its redacted copy too, unless a loaded row may still name it
+                out.dropped += staging.remove_call(call_date, call_id,
+                                                   None if call_id in calls else redacted_root) > 0
+                continue
+            try:
+                payload = staging.get(path, kind, call_id)
+            except StagedFileBroken as broken:
+                place = staging.quarantine(path, quarantine_root, call_date)
+                warehouse.record_quarantine(conn, call_id, "load_staged", broken.reason, broken.detail, place)
+                out.broken.append((call_id, broken.reason))
+                continue
+            out.files.append(path)
+            if kind == TRANSCRIPTS:
+                payload["transcript"] = typed_rows([payload["transcript"]])[0]
+                payload["segments"], payload["words"] = typed_rows(payload["segments"]), payload["words"]
+                out.transcribed.add(payload)
+            elif kind == REDACTED:
+                out.redacted.append(typed_rows([{k: v for k, v in payload.items() if k != "cache_key"}])[0])
+            else:
+                out.problems.append({**payload, "call_id": call_id})
+    for p in out.problems:
+        warehouse.record_quarantine(conn, p["call_id"], p["stage"], p["reason"], p["detail"], p["audio_path"])
+    with warehouse.transaction(conn):
+        replace_transcribed(conn, out.transcribed)
+        warehouse.replace_rows(conn, "casework.redacted_audio", "call_id", [r["call_id"] for r in out.redacted],
+                               out.redacted, atomic=False)
+    staging.remove(out.files)  # after the commit: a crash before this loads them again, the same rows
+    staging.remove_manifest(call_date)
+    return out

@@ -1,0 +1,154 @@
+"""Transcription without the warehouse (issue 23): ingest writes a sealed manifest, a worker that
+holds only the audio key and the stores stages sealed results, the loader takes them in one
+transaction. A worker killed mid-call leaves nothing the loader would take; a staged file that
+fails its seal is quarantined, not loaded. Real espeak-ng calls, real faster-whisper, real Presidio.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+
+import duckdb
+import pytest
+
+from assets import ingest, keys, warehouse
+from assets.audio.vault import AudioVault
+from assets.pii import Pseudonymiser
+from assets.staging import PROBLEMS, REDACTED, TRANSCRIPTS, Staging
+from assets.synthetic import demo_calls as demo_data
+from assets.transcription import staged
+
+DAY = date(2026, 3, 4)
+ROLES = {"0": "staff", "1": "caller"}
+CALLS = {
+    "call-a": [("staff", "Complaints line, how can I help?"), ("caller", "I waited all night for pain relief.")],
+    "call-b": [("staff", "Complaints line."), ("caller", "Nobody told me my appointment was cancelled.")],
+    "call-c": [("staff", "Hello."), ("caller", "The nurse was rude to my mother on the ward.")],
+}
+
+
+@pytest.fixture()
+def landed(tmp_path):
+    """Three two-channel calls ingested and their manifest written, as the ingest step does."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for call_id, turns in CALLS.items():
+        demo_data.write_audio(demo_data.render_tracks(turns), landing / call_id, "wav-ulaw", 8000, True)
+        (landing / f"{call_id}.json").write_text(
+            f'{{"call_id": "{call_id}", "started_at": "{DAY}T10:00:00Z", "channels": {{"0": "staff", "1": "caller"}}}}')
+    vault = AudioVault(keys.load_audio_key())
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    warehouse.ensure_schema(conn)
+    ingest.ingest_date(conn, landing, tmp_path / "audio", tmp_path / "quarantine", DAY, vault, sidecar_grace_s=0)
+    staging = Staging(tmp_path / "staging", vault)
+    assert staged.write_manifest(conn, staging, DAY) == 3
+    yield conn, staging, tmp_path
+    conn.close()
+
+
+WORKER = """
+import sys
+from datetime import date
+from assets.audio.vault import AudioVault
+from assets.staging import Staging
+from assets.transcription import staged
+staged.stage_transcripts(Staging(sys.argv[1], AudioVault.from_keys()), date.fromisoformat(sys.argv[2]),
+                         log=lambda line: print(line, flush=True))
+print("worker done", flush=True)
+"""
+
+
+def _worker_env(tmp_path) -> dict:
+    """A worker's environment: the audio key, no warehouse setting, another working directory."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CALLCANON_WAREHOUSE", "CALLCANON_DATA")}
+    env["CALLCANON_DATA"] = str(tmp_path / "worker-has-no-data")
+    return env
+
+
+def _run_worker(tmp_path, staging, kill_at: str | None = None) -> str:
+    import signal
+
+    cwd = tmp_path / "worker"
+    cwd.mkdir(exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(staging.root), DAY.isoformat()], cwd=cwd,
+                            env=_worker_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = []
+    for line in proc.stdout:
+        out.append(line)
+        if kill_at and kill_at in line:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.stdout.close()
+    code = proc.wait(300)
+    assert (code == -signal.SIGKILL) if kill_at else (code == 0), "".join(out)
+    assert not (tmp_path / "worker-has-no-data").exists()  # the worker made and opened no warehouse
+    return "".join(out)
+
+
+def _transcripts(conn) -> dict[str, str]:
+    return dict(conn.execute("SELECT call_id, cache_key FROM casework.transcripts ORDER BY 1").fetchall())
+
+
+def test_a_worker_killed_mid_call_leaves_nothing_the_loader_takes_and_a_rerun_completes(landed):
+    conn, staging, tmp_path = landed
+    # SIGKILL while the worker is on its second call: the first is staged whole, the second not at all.
+    _run_worker(tmp_path, staging, kill_at="staged 1/3")
+    assert [c for c, _ in staging.staged(DAY, TRANSCRIPTS)] == ["call-a"]
+    # A worker killed while writing leaves a `*.partial` (write-then-rename): simulate one, cut short.
+    half = staging.path(DAY, TRANSCRIPTS, "call-b")
+    half.with_name(half.name + ".partial").write_bytes(b"\x00" * 40)
+
+    out = staged.load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    assert list(_transcripts(conn)) == ["call-a"] and not out.broken
+    assert not list((staging.day(DAY) / TRANSCRIPTS).iterdir())  # loaded, and the half file removed unread
+    assert not conn.execute("SELECT count(*) FROM casework.quarantine").fetchone()[0]
+
+    # The next run: ingest writes the manifest again (call-a now has its transcript), a worker finishes.
+    assert staged.write_manifest(conn, staging, DAY) == 3
+    assert "worker done" in _run_worker(tmp_path, staging)
+    assert [c for c, _ in staging.staged(DAY, TRANSCRIPTS)] == ["call-b", "call-c"]  # call-a cached
+    first = _transcripts(conn)["call-a"]
+    staged.load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    loaded = _transcripts(conn)
+    assert list(loaded) == ["call-a", "call-b", "call-c"] and loaded["call-a"] == first
+    texts = conn.execute("SELECT count(*) FROM casework.words").fetchone()[0]
+    assert texts > 10 and not staging.day(DAY).joinpath("manifest.json.sealed").exists()
+
+
+def test_a_staged_file_that_fails_its_seal_is_quarantined_not_loaded(landed):
+    conn, staging, tmp_path = landed
+    run = staged.stage_transcripts(staging, DAY)
+    assert run.staged == 3 and run.manifest
+    redactions = staged.stage_redactions(staging, DAY, Pseudonymiser.detector(), tmp_path / "redacted")
+    assert redactions.staged == 3
+    # One file tampered with; one call's result put under another call's name (its seal names its call).
+    tampered = staging.path(DAY, TRANSCRIPTS, "call-a")
+    data = bytearray(tampered.read_bytes())
+    data[-5] ^= 1
+    tampered.write_bytes(bytes(data))
+    staging.path(DAY, REDACTED, "call-c").write_bytes(staging.path(DAY, REDACTED, "call-b").read_bytes())
+
+    out = staged.load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    assert sorted(out.broken) == [("call-a", "seal_broken"), ("call-c", "seal_broken")]
+    assert list(_transcripts(conn)) == ["call-b", "call-c"]
+    redacted = dict(conn.execute("SELECT call_id, path FROM casework.redacted_audio").fetchall())
+    assert sorted(redacted) == ["call-a", "call-b"] and all(os.path.exists(p) for p in redacted.values())
+    rows = conn.execute("SELECT item, stage, reason, location FROM casework.quarantine ORDER BY 1").fetchall()
+    assert [r[:3] for r in rows] == [("call-a", "load_staged", "seal_broken"), ("call-c", "load_staged", "seal_broken")]
+    assert all(os.path.exists(r[3]) and "quarantine" in r[3] for r in rows)  # kept, sealed, for a look
+    assert not any(staging.staged(DAY, kind) for kind in (TRANSCRIPTS, REDACTED, PROBLEMS))
+
+
+def test_results_staged_for_a_call_erased_before_loading_are_removed_not_loaded(landed):
+    conn, staging, tmp_path = landed
+    staged.stage_transcripts(staging, DAY)
+    staged.stage_redactions(staging, DAY, Pseudonymiser.detector(), tmp_path / "redacted")
+    copy = tmp_path / "redacted" / str(DAY) / "call-b.wav.sealed"
+    assert copy.exists()
+    conn.execute("DELETE FROM casework.calls WHERE call_id = 'call-b'")  # what erasure leaves behind
+    out = staged.load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    assert out.dropped == 1 and list(_transcripts(conn)) == ["call-a", "call-c"]
+    assert not copy.exists() and not staging.path(DAY, TRANSCRIPTS, "call-b").exists()
