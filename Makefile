@@ -42,17 +42,17 @@ demo: setup
 	$(BIN)/callcanon demo
 
 # The UI test drives headless Chromium: Debian's chromium and chromedriver (never a browser
-# download); the deployment test starts a throwaway PostgreSQL. Without apt they are skipped
-# outside CI.
+# download); the deployment tests start a throwaway PostgreSQL and a Redis broker. Without apt
+# they are skipped outside CI.
 test-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing chromium, chromium-driver and postgresql (apt)"; \
+	    echo "installing chromium, chromium-driver, postgresql and redis-server (apt)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
-	      postgresql >/dev/null; \
+	      postgresql redis-server >/dev/null; \
 	  else \
-	    echo "note: without chromium, chromium-driver and postgresql the UI and deployment tests are skipped"; \
+	    echo "note: without chromium, chromium-driver, postgresql and redis-server the UI and deployment tests are skipped"; \
 	  fi; \
 	fi
 

@@ -21,6 +21,7 @@ import sys
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,13 @@ class Settings(BaseSettings):
     reference_patterns: list[str] = Field(default_factory=list)
     # The themes analysts name (YAML, assets/themes/taxonomy.py); default: the policy's shipped file.
     theme_taxonomy: Path | None = None
+
+    # Where steps run: "multiprocess" (Dagster's default, one machine), "k8s" (a Kubernetes Job per
+    # step, dagster-k8s) or "celery" (dagster-celery:
+    # steps on Celery workers; broker and result backend from CALLCANON_CELERY_BROKER and
+    # CALLCANON_CELERY_BACKEND at run time, never in the run's config). deploy/README.md.
+    executor: Literal["multiprocess", "celery", "k8s"] = "multiprocess"
+    k8s_executor_config: Path | None = None  # for "k8s": dagster-k8s executor settings (deploy/k8s/executor.yaml)
 
     # Transcription: None keeps `WhisperConfig`'s measured default.
     whisper_model: str | None = None

@@ -147,6 +147,27 @@ class AnalyticsCopy(dg.ConfigurableResource):
     group: str | None = None
 
 
+def _executor(s: Settings) -> dg.ExecutorDefinition | None:
+    """Where steps run past one machine (deploy/README.md). Celery: every step on a worker, the
+    queue per `pipelines.partitions.WORKER_QUEUE`; the broker's URL, which may hold a password, read
+    from the environment when a run starts. Kubernetes: a Job per step, with the pod settings of
+    the file CALLCANON_K8S_EXECUTOR_CONFIG names (deploy/k8s/executor.yaml)."""
+    if s.executor == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured(
+            {"broker": {"env": "CALLCANON_CELERY_BROKER"}, "backend": {"env": "CALLCANON_CELERY_BACKEND"}},
+            name="celery")
+    if s.executor == "k8s":
+        import yaml
+        from dagster_k8s import k8s_job_executor
+
+        if not s.k8s_executor_config:
+            raise ValueError("CALLCANON_EXECUTOR=k8s needs CALLCANON_K8S_EXECUTOR_CONFIG (deploy/k8s/executor.yaml)")
+        return k8s_job_executor.configured(yaml.safe_load(s.k8s_executor_config.read_text()), name="k8s")
+    return None
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     """Every value from the one `Settings`, read when Dagster loads the definitions."""
@@ -155,6 +176,7 @@ def resources() -> dg.Definitions:
     # location that retention and erasure run from (`callcanon run` checks it before any work).
     taxonomy = ThemeTaxonomy(policy=s.policy, path=str(s.theme_taxonomy) if s.theme_taxonomy else None)
     return dg.Definitions(
+        executor=_executor(s),
         resources={
             "warehouse": Warehouse(database=str(s.warehouse_path)),
             "call_store": CallStore(landing_dir=str(s.landing_dir), store_dir=str(s.store_dir),

@@ -105,6 +105,7 @@ def load_staged_transcripts(
         "audio_hours": round(transcribed.audio_seconds / 3600, 4),
         "real_time_factor": round(transcribed.real_time_factor, 4),
         "dropped_staged": out.dropped,
+        "worker": staged.worker_name(),
     })
     yield dg.MaterializeResult(asset_key=["casework", "redacted_audio"], metadata={
         "calls": len(out.redacted), "seconds_redacted": round(sum(r["seconds_redacted"] for r in out.redacted), 1)})

@@ -1,0 +1,121 @@
+"""End-to-end benchmark (issue 23): the whole pipeline against raw faster-whisper, same audio,
+same run.
+
+Spoken demo calls (espeak-ng, 8 kHz μ-law stereo) are landed once. Then, in this order:
+
+- **baseline**: raw `faster_whisper.BatchedInferencePipeline` over the same audio files, with the
+  stage's model and decoding settings (as `benchmarks/transcription.py`'s "same" row);
+- **pipeline**: `callcanon run` (`pipelines.runner.run_all`): ingest and sealing, transcription
+  and redaction staged, the loader, pseudonymisation (Presidio), themes (the first run fits
+  them), the dbt marts, the analytics copy, the retention sweep — every Dagster job it runs.
+
+Prints audio seconds per wall-clock second for both, the ratio (target ≥ 0.9), and where the
+pipeline's time went: each step's own duration from Dagster's event log, summed over runs, and
+what lies outside any step (run start-up, loading definitions, the dbt parse).
+
+    .venv/bin/python benchmarks/end_to_end.py [--calls 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import wave
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from assets.synthetic import demo_calls as demo_data  # noqa: E402
+from assets.transcription.whisper import WhisperConfig, _batched  # noqa: E402
+
+
+def land(n_calls: int, folder: Path) -> tuple[list[Path], float]:
+    """The calls, spoken and written as a recorder would; their audio files and total seconds."""
+    day = date.today() - timedelta(days=1)
+    demo_data.write_calls(demo_data.build_calls(n_calls, day, seed=23, days=1, expired=False), folder)
+    paths = sorted(p for p in folder.iterdir() if p.suffix == ".wav")
+    seconds = 0.0
+    for p in paths:
+        with wave.open(str(p)) as w:
+            seconds += w.getnframes() / w.getframerate()
+    return paths, seconds
+
+
+def raw_whisper(paths: list[Path], config: WhisperConfig) -> float:
+    from faster_whisper.vad import VadOptions
+
+    pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type())
+    chunk = config.two_channel_chunk_s
+    started = time.perf_counter()
+    for path in paths:
+        segments, _ = pipeline.transcribe(
+            str(path), language=config.language, beam_size=config.beam_size, batch_size=config.batch_size,
+            word_timestamps=True, condition_on_previous_text=False, vad_filter=True, chunk_length=chunk,
+            vad_parameters=VadOptions(max_speech_duration_s=chunk))
+        list(segments)
+    return time.perf_counter() - started
+
+
+def step_seconds(instance, run_ids: list[str]) -> dict[str, float]:
+    """Each step's own duration (STEP_SUCCESS), summed over the runs."""
+    import dagster as dg
+
+    totals: dict[str, float] = defaultdict(float)
+    for run_id in run_ids:
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS):
+            event = entry.dagster_event
+            totals[event.step_key] += event.event_specific_data.duration_ms / 1000
+    return dict(totals)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=40, help="calls (~55 s of audio each)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.environ.update(CALLCANON_DATA=str(work / "data"), CALLCANON_PSEUDONYM_KEY=os.urandom(32).hex(),
+                          CALLCANON_AUDIO_KEY=os.urandom(32).hex(), XDG_CONFIG_HOME=str(work / "config"))
+        for var in [k for k in os.environ if k.startswith("CALLCANON_") and k not in (
+                "CALLCANON_DATA", "CALLCANON_PSEUDONYM_KEY", "CALLCANON_AUDIO_KEY")]:
+            del os.environ[var]
+        from assets.settings import Settings
+        from pipelines.runner import dagster_instance, ensure_dbt_manifest, run_all
+
+        settings = Settings.from_env()
+        settings.make_dirs()
+        settings.export_for_dbt()
+        ensure_dbt_manifest()
+        paths, audio_s = land(args.calls, settings.landing_dir)
+        config = WhisperConfig()
+        _batched(config.model, config.resolved_device(), config.resolved_compute_type())  # loaded before timing
+        raw_s = raw_whisper(paths, config)
+        print(f"{len(paths)} calls, {audio_s / 60:.1f} min of 8 kHz stereo audio; model {config.model}, "
+              f"{os.cpu_count()} cores\n")
+
+        with dagster_instance() as instance:
+            started = time.perf_counter()
+            summary = run_all(instance, log=lambda line: None)
+            pipeline_s = time.perf_counter() - started
+            steps = step_seconds(instance, summary.run_ids)
+    print(f"{'system':44} {'seconds':>8} {'audio s/s':>9} {'ratio':>6}")
+    print(f"{'raw faster-whisper, batched, same settings':44} {raw_s:8.1f} {audio_s / raw_s:9.1f} {1.0:6.2f}")
+    print(f"{'callcanon run (ingest -> marts, everything)':44} {pipeline_s:8.1f} {audio_s / pipeline_s:9.1f} "
+          f"{raw_s / pipeline_s:6.2f}")
+    print("\nwhere the pipeline's time went (step durations from Dagster's event log):")
+    for step, secs in sorted(steps.items(), key=lambda kv: -kv[1]):
+        print(f"  {step:44} {secs:7.1f} s  {secs / pipeline_s:6.1%}")
+    outside = pipeline_s - sum(steps.values())
+    print(f"  {'outside steps (runs starting, definitions, dbt parse)':44} {outside:7.1f} s  {outside / pipeline_s:6.1%}")
+    print("\nratio: pipeline throughput relative to raw faster-whisper on the same audio, same run (target >= 0.9).")
+
+
+if __name__ == "__main__":
+    main()
