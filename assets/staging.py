@@ -19,16 +19,19 @@ leaves nothing the loader would take. The staging prefix is a local folder or an
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, datetime
 from pathlib import Path
 
 from assets import locations
+from assets.audio.decoding import AudioProblem
 from assets.audio.vault import AudioVault, SealBroken, sealed_name
 
 TRANSCRIPTS, REDACTED, PROBLEMS = "transcripts", "redacted_audio", "problems"
 KINDS = (TRANSCRIPTS, REDACTED, PROBLEMS)
 MANIFEST = "manifest"
 SUFFIX = sealed_name(".json")  # "<call id>.json.sealed"
+FORMAT = 1  # a staged file's layout: a loader refuses (quarantines) one it does not know
 
 # Columns that JSON carries as text and the warehouse keeps typed.
 _DATES, _TIMES = ("call_date",), ("transcribed_at",)
@@ -70,17 +73,29 @@ class Staging:
 
     # --- writing (ingest: the manifest; workers: staged files) --------------------------------
 
-    def _put(self, path: Path, aad: str, payload) -> Path:
-        data = json.dumps(payload, default=str, separators=(",", ":")).encode()
+    def _put(self, path: Path, aad: str, payload: dict) -> Path:
+        data = json.dumps({**payload, "v": FORMAT}, default=str, separators=(",", ":")).encode()
         return self.vault.seal_bytes(data, path, aad)
 
-    def _get(self, path: Path, aad: str):
+    def _get(self, path: Path, aad: str) -> dict | None:
+        """The payload; None for a file gone since it was listed (another loader took it)."""
         try:
-            return json.loads(self.vault.open(path, aad).read())
+            payload = json.loads(self.vault.open(path, aad).read())
         except SealBroken as broken:
             raise StagedFileBroken("seal_broken", str(broken)) from broken
+        except AudioProblem:
+            return None  # missing: the vault's only other refusal
         except (ValueError, UnicodeDecodeError) as bad:
             raise StagedFileBroken("unreadable", type(bad).__name__) from bad
+        if not isinstance(payload, dict) or payload.get("v") != FORMAT:
+            raise StagedFileBroken("unknown_format", "staged by a worker of another version")
+        return payload
+
+    def _fresh(self) -> None:
+        """Object stores' listings are cached per process (s3fs): a long-lived worker or loader
+        must list what is there now, not what was there on an earlier run."""
+        if not locations.is_local(self.root):
+            self.root.fs.invalidate_cache()
 
     def write_manifest(self, call_date, calls: list[dict]) -> Path:
         """The calls of a date still to transcribe (what `assets.transcription.pending_calls` reads,
@@ -90,10 +105,21 @@ class Staging:
 
     def manifest(self, call_date) -> list[dict] | None:
         """The date's manifest, or None when ingest has written none (nothing to transcribe)."""
+        self._fresh()
         path = self.day(call_date) / sealed_name(f"{MANIFEST}.json")
-        if not path.exists():
-            return None
-        return self._get(path, f"{MANIFEST}/{call_date}")["calls"]
+        payload = self._get(path, f"{MANIFEST}/{call_date}") if path.exists() else None
+        return payload["calls"] if payload else None
+
+    def has_manifest(self, call_date) -> bool:
+        self._fresh()
+        return (self.day(call_date) / sealed_name(f"{MANIFEST}.json")).exists()
+
+    def forget(self, call_date, call_ids) -> None:
+        """Take calls out of a date's manifest (erasure, expired audio): the manifest names them."""
+        calls = self.manifest(call_date)
+        if calls is not None:
+            gone = set(call_ids)
+            self.write_manifest(call_date, [c for c in calls if c["call_id"] not in gone])
 
     def path(self, call_date, kind: str, call_id: str) -> Path:
         return self.day(call_date) / kind / f"{call_id}{SUFFIX}"
@@ -106,18 +132,23 @@ class Staging:
 
     def staged(self, call_date, kind: str) -> list[tuple[str, Path]]:
         """(call id, path) of every complete staged file of a kind; `*.partial` never counts."""
+        self._fresh()
         folder = self.day(call_date) / kind
         if not folder.exists():
             return []
         return sorted((p.name[:-len(SUFFIX)], p) for p in folder.iterdir() if p.name.endswith(SUFFIX))
 
-    def get(self, path: Path, kind: str, call_id: str) -> dict:
+    def get(self, path: Path, kind: str, call_id: str) -> dict | None:
         return self._get(path, f"{call_id}/{kind}")
 
-    def leftovers(self, call_date) -> list[Path]:
-        """`*.partial` files a killed worker left: never read, removed by the loader."""
+    def leftovers(self, call_date, older_than_s: float = 0.0) -> list[Path]:
+        """`*.partial` files a killed worker left (older than `older_than_s`: a worker still
+        writing one keeps it): never read, removed by the loader."""
+        self._fresh()
+        cutoff = time.time() - older_than_s
         return [p for kind in KINDS if (self.day(call_date) / kind).exists()
-                for p in (self.day(call_date) / kind).iterdir() if p.name.endswith(".partial")]
+                for p in (self.day(call_date) / kind).iterdir()
+                if p.name.endswith(".partial") and (not older_than_s or locations.modified_at(p) < cutoff)]
 
     # --- removing (the loader after its commit; erasure) ----------------------------------------
 
@@ -133,13 +164,14 @@ class Staging:
             paths.append(str(locations.location(redacted_root) / str(call_date) / sealed_name(f"{call_id}.wav")))
         return sum(locations.remove(p) for p in paths)
 
-    def remove_manifest(self, call_date) -> None:
-        locations.remove(str(self.day(call_date) / sealed_name(f"{MANIFEST}.json")))
+    @staticmethod
+    def quarantine_place(path: Path, quarantine_root, call_id: str, call_date) -> Path:
+        """Under the call's own quarantine folder, where an erasure of the call looks."""
+        return locations.location(quarantine_root) / call_id / "staged" / str(call_date) / path.parent.name / path.name
 
-    def quarantine(self, path: Path, quarantine_root, call_date) -> str:
-        """Move a staged file that failed to load into quarantine (it stays sealed); its new place."""
-        dest = locations.location(quarantine_root) / "staging" / str(call_date) / path.parent.name / path.name
+    @staticmethod
+    def move(path: Path, dest: Path) -> None:
+        """Into quarantine (it stays sealed); staging and quarantine may be on different stores."""
         locations.ensure_dir(dest.parent)
-        locations.copy(path, dest)  # staging and quarantine may be on different stores
+        locations.copy(path, dest)
         locations.remove(str(path))
-        return str(dest)

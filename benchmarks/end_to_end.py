@@ -23,7 +23,6 @@ import os
 import sys
 import tempfile
 import time
-import wave
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -41,25 +40,27 @@ def land(n_calls: int, folder: Path) -> tuple[list[Path], float]:
     day = date.today() - timedelta(days=1)
     demo_data.write_calls(demo_data.build_calls(n_calls, day, seed=23, days=1, expired=False), folder)
     paths = sorted(p for p in folder.iterdir() if p.suffix == ".wav")
-    seconds = 0.0
-    for p in paths:
-        with wave.open(str(p)) as w:
-            seconds += w.getnframes() / w.getframerate()
-    return paths, seconds
+    from faster_whisper.audio import decode_audio
+
+    return paths, sum(len(decode_audio(str(p))) / 16000 for p in paths)
 
 
-def raw_whisper(paths: list[Path], config: WhisperConfig) -> float:
+def raw_whisper(paths: list[Path], config: WhisperConfig, per_channel: bool = False) -> float:
+    """Seconds for raw batched faster-whisper over the files: as they are (faster-whisper mixes a
+    stereo file down to one voice track), or each channel on its own (what speaker turns need)."""
+    from faster_whisper.audio import decode_audio
     from faster_whisper.vad import VadOptions
 
     pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type())
     chunk = config.two_channel_chunk_s
     started = time.perf_counter()
     for path in paths:
-        segments, _ = pipeline.transcribe(
-            str(path), language=config.language, beam_size=config.beam_size, batch_size=config.batch_size,
-            word_timestamps=True, condition_on_previous_text=False, vad_filter=True, chunk_length=chunk,
-            vad_parameters=VadOptions(max_speech_duration_s=chunk))
-        list(segments)
+        for track in (decode_audio(str(path), split_stereo=True) if per_channel else [str(path)]):
+            segments, _ = pipeline.transcribe(
+                track, language=config.language, beam_size=config.beam_size, batch_size=config.batch_size,
+                word_timestamps=True, condition_on_previous_text=False, vad_filter=True, chunk_length=chunk,
+                vad_parameters=VadOptions(max_speech_duration_s=chunk))
+            list(segments)
     return time.perf_counter() - started
 
 
@@ -81,22 +82,24 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        os.environ.update(CALLCANON_DATA=str(work / "data"), CALLCANON_PSEUDONYM_KEY=os.urandom(32).hex(),
-                          CALLCANON_AUDIO_KEY=os.urandom(32).hex(), XDG_CONFIG_HOME=str(work / "config"))
-        for var in [k for k in os.environ if k.startswith("CALLCANON_") and k not in (
-                "CALLCANON_DATA", "CALLCANON_PSEUDONYM_KEY", "CALLCANON_AUDIO_KEY")]:
+        # A data folder and keys of its own (`callcanon init-key` into a throwaway config folder).
+        for var in [k for k in os.environ if k.startswith("CALLCANON_")]:
             del os.environ[var]
+        os.environ.update(CALLCANON_DATA=str(work / "data"), XDG_CONFIG_HOME=str(work / "config"))
+        from assets import keys
         from assets.settings import Settings
         from pipelines.runner import dagster_instance, ensure_dbt_manifest, run_all
 
+        keys.init_all()
         settings = Settings.from_env()
         settings.make_dirs()
         settings.export_for_dbt()
-        ensure_dbt_manifest()
+        ensure_dbt_manifest(force=True)  # parsed for this warehouse once, as a deployment has it
         paths, audio_s = land(args.calls, settings.landing_dir)
         config = WhisperConfig()
         _batched(config.model, config.resolved_device(), config.resolved_compute_type())  # loaded before timing
         raw_s = raw_whisper(paths, config)
+        per_channel_s = raw_whisper(paths, config, per_channel=True)
         print(f"{len(paths)} calls, {audio_s / 60:.1f} min of 8 kHz stereo audio; model {config.model}, "
               f"{os.cpu_count()} cores\n")
 
@@ -107,14 +110,19 @@ def main() -> None:
             steps = step_seconds(instance, summary.run_ids)
     print(f"{'system':44} {'seconds':>8} {'audio s/s':>9} {'ratio':>6}")
     print(f"{'raw faster-whisper, batched, same settings':44} {raw_s:8.1f} {audio_s / raw_s:9.1f} {1.0:6.2f}")
+    print(f"{'raw faster-whisper, each channel alone':44} {per_channel_s:8.1f} {audio_s / per_channel_s:9.1f} "
+          f"{raw_s / per_channel_s:6.2f}")
     print(f"{'callcanon run (ingest -> marts, everything)':44} {pipeline_s:8.1f} {audio_s / pipeline_s:9.1f} "
           f"{raw_s / pipeline_s:6.2f}")
     print("\nwhere the pipeline's time went (step durations from Dagster's event log):")
     for step, secs in sorted(steps.items(), key=lambda kv: -kv[1]):
         print(f"  {step:44} {secs:7.1f} s  {secs / pipeline_s:6.1%}")
     outside = pipeline_s - sum(steps.values())
-    print(f"  {'outside steps (runs starting, definitions, dbt parse)':44} {outside:7.1f} s  {outside / pipeline_s:6.1%}")
-    print("\nratio: pipeline throughput relative to raw faster-whisper on the same audio, same run (target >= 0.9).")
+    label = "outside steps (runs starting, definitions, dbt parse)"
+    print(f"  {label:44} {outside:7.1f} s  {outside / pipeline_s:6.1%}")
+    rest = pipeline_s - steps.get("staged__transcripts", 0.0)
+    print(f"\neverything but transcription: {rest:.1f} s, {rest / pipeline_s:.1%} of the pipeline (target <= 10 %)")
+    print("ratio: throughput relative to raw faster-whisper on the files as they are, same run (target >= 0.9).")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,12 @@ over several call dates launched with `dagster job backfill`: every date is a ru
 process with the multiprocess executor, as under `dagster dev` or a production daemon. With 1
 worker the runs go one after another; that variant is the baseline.
 
-    .venv/bin/python benchmarks/workers.py [--dates 4] [--calls-per-date 3]
+With `--celery` the same backfill runs under dagster-celery (`CALLCANON_EXECUTOR=celery`, Debian's
+redis-server as the broker, started here): 1 and then 2 transcription workers (`-q
+transcription`, one task each, without the warehouse setting) beside one warehouse worker (`-q
+dagster`, one task: the one DuckDB writer). The 1-worker variant is the baseline.
+
+    .venv/bin/python benchmarks/workers.py [--dates 4] [--calls-per-date 3] [--celery]
 """
 
 from __future__ import annotations
@@ -48,7 +53,34 @@ def speak(dates: list[date], per_date: int, folder: Path) -> int:
     return len(calls)
 
 
-def variant(workers: int, landed: Path, dates: list[date], work: Path) -> float:
+def celery_workers(workers: int, env: dict, work: Path) -> list[subprocess.Popen]:
+    """A Redis broker, `workers` transcription workers and the warehouse's worker, all ready."""
+    port = 6379 + 100 + workers
+    broker = f"redis://127.0.0.1:{port}"
+    env.update(CALLCANON_EXECUTOR="celery", CALLCANON_CELERY_BROKER=f"{broker}/0",
+               CALLCANON_CELERY_BACKEND=f"{broker}/1")
+    procs = [subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                              stdout=subprocess.DEVNULL, start_new_session=True)]
+    config = str(ROOT / "deploy" / "celery" / "worker.yaml")
+    logs = []
+    for name, queue in [*((f"transcriber-{n}", "transcription") for n in range(1, workers + 1)),
+                        ("warehouse", "dagster")]:
+        worker_env = {k: v for k, v in env.items() if k != "CALLCANON_WAREHOUSE" or queue == "dagster"}
+        log = work / f"celery-{workers}-{name}.log"
+        logs.append(log)
+        procs.append(subprocess.Popen(
+            [BIN / "dagster-celery", "worker", "start", "-A", "dagster_celery.app", "-y", config, "-q", queue,
+             "-n", name, "--", "-c", "1"], env={**worker_env, "PATH": f"{BIN}:{env['PATH']}"}, cwd=ROOT,
+            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True))
+    deadline = time.monotonic() + 120
+    while not all("ready." in log.read_text() for log in logs):
+        if time.monotonic() > deadline:
+            raise TimeoutError("Celery workers did not start")
+        time.sleep(1)
+    return procs
+
+
+def variant(workers: int, landed: Path, dates: list[date], work: Path, celery: bool = False) -> float:
     """Seconds from launching the backfill to the last run finishing."""
     import dagster as dg
 
@@ -58,6 +90,7 @@ def variant(workers: int, landed: Path, dates: list[date], work: Path) -> float:
     shutil.copytree(landed, data / "landing")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CALLCANON_") or k.endswith("_KEY")},
            "DAGSTER_HOME": str(home), "CALLCANON_DATA": str(data)}
+    helpers = celery_workers(workers, env, work) if celery else []
     subprocess.run([BIN / "dagster", "instance", "concurrency", "set", "transcription", str(workers)],
                    env=env, cwd=ROOT, check=True, capture_output=True)
     # The backfill is the only work: the landing sensor would start runs for the same files.
@@ -86,14 +119,17 @@ def variant(workers: int, landed: Path, dates: list[date], work: Path) -> float:
                 raise RuntimeError(f"{len(failed)} run(s) failed with {workers} worker(s): {failed}")
         return elapsed
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(60)
+        for proc in [daemon, *helpers]:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in [daemon, *helpers]:
+            proc.wait(60)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dates", type=int, default=4)
     parser.add_argument("--calls-per-date", type=int, default=3)
+    parser.add_argument("--celery", action="store_true", help="dagster-celery workers instead of processes")
     args = parser.parse_args()
     os.environ.setdefault("CALLCANON_PSEUDONYM_KEY", os.urandom(32).hex())
     os.environ.setdefault("CALLCANON_AUDIO_KEY", os.urandom(32).hex())
@@ -104,8 +140,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         n_calls = speak(dates, args.calls_per_date, work / "landed")
-        print(f"{n_calls} calls over {len(dates)} call dates; each date one run (multiprocess executor)")
-        seconds = {workers: variant(workers, work / "landed", dates, work) for workers in (1, 2)}
+        executor = "dagster-celery, Redis broker" if args.celery else "multiprocess executor"
+        print(f"{n_calls} calls over {len(dates)} call dates; each date one run ({executor})")
+        seconds = {workers: variant(workers, work / "landed", dates, work, args.celery) for workers in (1, 2)}
     for workers, s in seconds.items():
         print(f"{workers} worker(s): {s:6.1f} s  {n_calls / s * 60:5.1f} calls/min")
     print(f"speed-up 1 -> 2 workers: {seconds[1] / seconds[2]:.2f}x (on {os.cpu_count()} cores)")

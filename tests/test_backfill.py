@@ -37,7 +37,8 @@ with dg.DagsterInstance.ephemeral() as instance:
                                         tags={"dagster/backfill": "test-30-days"})
         if not result.success:
             sys.exit(f"partition {key} failed")
-        event = result.asset_materializations_for_node("casework__transcripts")[0]
+        [event] = [e for e in result.asset_materializations_for_node("load_staged_transcripts")
+                   if e.asset_key == dg.AssetKey(["casework", "transcripts"])]
         transcribed += event.metadata["calls_transcribed"].value
 print("BACKFILL DONE, transcribed", transcribed, flush=True)
 """

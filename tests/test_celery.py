@@ -106,6 +106,11 @@ def test_transcription_runs_on_celery_workers_that_have_no_warehouse(s3, postgre
                       CALLCANON_DATA=str(tmp_path / "nowhere"), XDG_CONFIG_HOME=str(tmp_path / "worker-config"))
     assert not any(k in worker_env for k in ("CALLCANON_WAREHOUSE", "CALLCANON_PSEUDONYM_KEY"))
 
+    # The pools set once, as a deployment does (deploy/README.md): two runs that both meet a pool
+    # first would race to create its default limit in PostgreSQL (a unique-key error).
+    for pool, limit in (("duckdb_writer", "1"), ("transcription", "2")):
+        subprocess.run([str(BIN / "dagster"), "instance", "concurrency", "set", pool, limit], env=host_env,
+                       cwd=ROOT, check=True, capture_output=True, timeout=120)
     logs = tmp_path / "logs"
     logs.mkdir()
     workers = [_worker("transcriber-1", "transcription", worker_env, tmp_path / "w1", logs),
@@ -136,7 +141,8 @@ def test_transcription_runs_on_celery_workers_that_have_no_warehouse(s3, postgre
         quarantined = conn.execute("SELECT count(*) FROM casework.quarantine").fetchone()[0]
     assert per_day == {days[0]: 2, days[1]: 2} and canon == 4 and not quarantined
     assert len(redacted) == 4 and all(p.startswith(f"{bucket}/redacted/") for p in redacted)
-    assert fs.find("callcanon-calls/staging") == []  # loaded, then cleared
+    # Every staged result loaded, then removed; each date's (sealed) manifest stays for its next run.
+    assert sorted(p.rsplit("/", 2)[-2:][1] for p in fs.find("callcanon-calls/staging")) == ["manifest.json.sealed"] * 2
     assert not (tmp_path / "nowhere").exists() and not list((tmp_path / "w1").rglob("*.duckdb"))
 
     # Who ran what, from the materializations in PostgreSQL.
@@ -145,9 +151,9 @@ def test_transcription_runs_on_celery_workers_that_have_no_warehouse(s3, postgre
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert {r.status for r in instance.get_runs()} == {dg.DagsterRunStatus.SUCCESS}
             ran_on = {}
-            for key in (["staging", "transcripts"], ["staging", "redacted_audio"], ["casework", "transcripts"]):
+            for key in (["staged", "transcripts"], ["staged", "redacted_audio"], ["casework", "transcripts"]):
                 records = instance.fetch_materializations(dg.AssetKey(key), limit=10).records
-                ran_on[key[-1] if key[0] == "staging" else "loader"] = {
+                ran_on[key[-1] if key[0] == "staged" else "loader"] = {
                     r.asset_materialization.metadata["worker"].value for r in records}
                 assert len(records) == 2, key
     finally:

@@ -13,7 +13,7 @@ import yaml
 
 K8S = Path(__file__).resolve().parent.parent / "deploy" / "k8s"
 VERSION = "1.33"
-WORKER_STEPS = ("staging__transcripts", "staging__redacted_audio")
+WORKER_STEPS = ("staged__transcripts", "staged__redacted_audio")
 
 
 def _validate(doc: dict) -> None:
@@ -81,3 +81,21 @@ def test_a_broken_manifest_is_refused():
                     "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}}
     with pytest.raises(kubernetes_validate.ValidationError):
         _validate(bad)
+
+
+def test_the_settings_choose_the_executor(monkeypatch, tmp_path):
+    """CALLCANON_EXECUTOR picks it; `k8s` without its settings file is a clear error at start."""
+    from assets.settings import Settings, SettingsError
+    from pipelines.defs.resources import _executor
+
+    assert _executor(Settings.from_env()) is None  # multiprocess: Dagster's default
+    monkeypatch.setenv("CALLCANON_EXECUTOR", "k8s")
+    with pytest.raises(ValueError, match="CALLCANON_K8S_EXECUTOR_CONFIG"):
+        _executor(Settings.from_env())
+    monkeypatch.setenv("CALLCANON_K8S_EXECUTOR_CONFIG", str(K8S / "executor.yaml"))
+    assert _executor(Settings.from_env()).name == "k8s"
+    monkeypatch.setenv("CALLCANON_EXECUTOR", "celery")
+    assert _executor(Settings.from_env()).name == "celery"
+    monkeypatch.setenv("CALLCANON_EXECUTOR", "threads")
+    with pytest.raises(SettingsError, match="CALLCANON_EXECUTOR"):
+        Settings.from_env()

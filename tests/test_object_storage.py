@@ -178,6 +178,8 @@ def s3():
     try:
         yield env, fs
     finally:
+        # moto keeps its buckets per process, not per server: the next test's server starts empty.
+        fs.rm("callcanon-calls", recursive=True)
         server.stop()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import date
 
 import duckdb
@@ -20,6 +21,7 @@ from assets.pii import Pseudonymiser
 from assets.staging import PROBLEMS, REDACTED, TRANSCRIPTS, Staging
 from assets.synthetic import demo_calls as demo_data
 from assets.transcription import staged
+from assets.transcription.loader import load_staged
 
 DAY = date(2026, 3, 4)
 ROLES = {"0": "staff", "1": "caller"}
@@ -51,10 +53,12 @@ def landed(tmp_path):
 
 WORKER = """
 import sys
+import time
 from datetime import date
 from assets.audio.vault import AudioVault
 from assets.staging import Staging
 from assets.transcription import staged
+from assets.transcription.loader import load_staged
 staged.stage_transcripts(Staging(sys.argv[1], AudioVault.from_keys()), date.fromisoformat(sys.argv[2]),
                          log=lambda line: print(line, flush=True))
 print("worker done", flush=True)
@@ -99,11 +103,18 @@ def test_a_worker_killed_mid_call_leaves_nothing_the_loader_takes_and_a_rerun_co
     assert [c for c, _ in staging.staged(DAY, TRANSCRIPTS)] == ["call-a"]
     # A worker killed while writing leaves a `*.partial` (write-then-rename): simulate one, cut short.
     half = staging.path(DAY, TRANSCRIPTS, "call-b")
-    half.with_name(half.name + ".partial").write_bytes(b"\x00" * 40)
+    half = half.with_name(half.name + ".partial")
+    half.write_bytes(b"\x00" * 40)
+    fresh = staging.path(DAY, TRANSCRIPTS, "call-c").with_name("call-c.json.sealed.partial")
+    fresh.write_bytes(b"\x00" * 40)  # one a worker may still be writing
+    os.utime(half, (time.time() - 7200,) * 2)
+    assert staged.stage_redactions(staging, DAY, Pseudonymiser.detector(), tmp_path / "redacted").staged == 1
 
-    out = staged.load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    out = load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
     assert list(_transcripts(conn)) == ["call-a"] and not out.broken
-    assert not list((staging.day(DAY) / TRANSCRIPTS).iterdir())  # loaded, and the half file removed unread
+    # Loaded and removed; the old half file removed unread; the young one left to its writer.
+    assert list((staging.day(DAY) / TRANSCRIPTS).iterdir()) == [fresh]
+    fresh.unlink()
     assert not conn.execute("SELECT count(*) FROM casework.quarantine").fetchone()[0]
 
     # The next run: ingest writes the manifest again (call-a now has its transcript), a worker finishes.
@@ -111,11 +122,11 @@ def test_a_worker_killed_mid_call_leaves_nothing_the_loader_takes_and_a_rerun_co
     assert "worker done" in _run_worker(tmp_path, staging)
     assert [c for c, _ in staging.staged(DAY, TRANSCRIPTS)] == ["call-b", "call-c"]  # call-a cached
     first = _transcripts(conn)["call-a"]
-    staged.load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
     loaded = _transcripts(conn)
     assert list(loaded) == ["call-a", "call-b", "call-c"] and loaded["call-a"] == first
     texts = conn.execute("SELECT count(*) FROM casework.words").fetchone()[0]
-    assert texts > 10 and not staging.day(DAY).joinpath("manifest.json.sealed").exists()
+    assert texts > 10
 
 
 def test_a_staged_file_that_fails_its_seal_is_quarantined_not_loaded(landed):
@@ -131,14 +142,17 @@ def test_a_staged_file_that_fails_its_seal_is_quarantined_not_loaded(landed):
     tampered.write_bytes(bytes(data))
     staging.path(DAY, REDACTED, "call-c").write_bytes(staging.path(DAY, REDACTED, "call-b").read_bytes())
 
-    out = staged.load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    out = load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
     assert sorted(out.broken) == [("call-a", "seal_broken"), ("call-c", "seal_broken")]
     assert list(_transcripts(conn)) == ["call-b", "call-c"]
     redacted = dict(conn.execute("SELECT call_id, path FROM casework.redacted_audio").fetchall())
-    assert sorted(redacted) == ["call-a", "call-b"] and all(os.path.exists(p) for p in redacted.values())
+    # call-a's redacted copy was made from the transcript that no longer opens: not loaded either.
+    assert list(redacted) == ["call-b"] and os.path.exists(redacted["call-b"]) and out.stale == 1
     rows = conn.execute("SELECT item, stage, reason, location FROM casework.quarantine ORDER BY 1").fetchall()
-    assert [r[:3] for r in rows] == [("call-a", "load_staged", "seal_broken"), ("call-c", "load_staged", "seal_broken")]
-    assert all(os.path.exists(r[3]) and "quarantine" in r[3] for r in rows)  # kept, sealed, for a look
+    assert [r[:3] for r in rows] == [("call-a", "load_transcripts", "seal_broken"),
+                                     ("call-c", "load_redacted_audio", "seal_broken")]
+    # Kept sealed for a look, under the call's own quarantine folder (where its erasure looks).
+    assert all(os.path.exists(r[3]) and f"/quarantine/{r[0]}/" in r[3] for r in rows)
     assert not any(staging.staged(DAY, kind) for kind in (TRANSCRIPTS, REDACTED, PROBLEMS))
 
 
@@ -149,6 +163,45 @@ def test_results_staged_for_a_call_erased_before_loading_are_removed_not_loaded(
     copy = tmp_path / "redacted" / str(DAY) / "call-b.wav.sealed"
     assert copy.exists()
     conn.execute("DELETE FROM casework.calls WHERE call_id = 'call-b'")  # what erasure leaves behind
-    out = staged.load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    out = load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
     assert out.dropped == 1 and list(_transcripts(conn)) == ["call-a", "call-c"]
     assert not copy.exists() and not staging.path(DAY, TRANSCRIPTS, "call-b").exists()
+
+
+def test_an_erasure_removes_what_is_staged_for_the_call_and_its_place_in_the_manifest(landed, monkeypatch):
+    from assets.retention.erasure import _erase_staged
+
+    conn, staging, tmp_path = landed
+    monkeypatch.setenv("CALLCANON_STAGING", str(staging.root))
+    monkeypatch.setenv("CALLCANON_REDACTED_AUDIO", str(tmp_path / "redacted"))
+    staged.stage_transcripts(staging, DAY)
+    staged.stage_redactions(staging, DAY, Pseudonymiser.detector(), tmp_path / "redacted")
+    _erase_staged(["call-b"], {"call-b": DAY})
+    assert not any(staging.path(DAY, kind, "call-b").exists() for kind in (TRANSCRIPTS, REDACTED, PROBLEMS))
+    assert not (tmp_path / "redacted" / str(DAY) / "call-b.wav.sealed").exists()
+    assert [c["call_id"] for c in staging.manifest(DAY)] == ["call-a", "call-c"]
+    assert (tmp_path / "redacted" / str(DAY) / "call-a.wav.sealed").exists()  # the others untouched
+
+
+def test_a_late_result_never_replaces_a_newer_transcript_and_a_missing_copy_is_made_again(landed):
+    conn, staging, tmp_path = landed
+    staged.stage_transcripts(staging, DAY)
+    late = staging.get(staging.path(DAY, TRANSCRIPTS, "call-a"), TRANSCRIPTS, "call-a")
+    staged.stage_redactions(staging, DAY, Pseudonymiser.detector(), tmp_path / "redacted")
+    load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    stored = conn.execute("SELECT transcribed_at FROM casework.transcripts WHERE call_id = 'call-a'").fetchone()[0]
+    # A worker that was slow (or re-run from an old manifest) stages call-a again, from before the load.
+    staging.put(DAY, TRANSCRIPTS, "call-a", {k: v for k, v in late.items() if k != "v"})
+    out = load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    assert out.stale == 1 and not out.transcribed.done
+    assert conn.execute("SELECT transcribed_at FROM casework.transcripts WHERE call_id = 'call-a'").fetchone()[0] \
+        == stored
+    # A call whose redacted copy is missing is listed to be done again (a worker cannot read the warehouse).
+    conn.execute("DELETE FROM casework.redacted_audio WHERE call_id = 'call-c'")
+    staged.write_manifest(conn, staging, DAY)
+    keys = {c["call_id"]: c["cache_key"] for c in staging.manifest(DAY)}
+    assert keys["call-c"] is None and keys["call-a"] and keys["call-b"]
+    assert staged.stage_transcripts(staging, DAY).staged == 1
+    staged.stage_redactions(staging, DAY, Pseudonymiser.detector(), tmp_path / "redacted")
+    load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
+    assert conn.execute("SELECT count(*) FROM casework.redacted_audio").fetchone()[0] == 3

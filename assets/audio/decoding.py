@@ -7,6 +7,7 @@ code for the quarantine table and a detail a person can act on, never the audio'
 
 from __future__ import annotations
 
+import gc
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,9 +86,15 @@ def probe(source: Source, max_call_s: float = DEFAULT_MAX_CALL_MINUTES * 60) -> 
 
 
 def decode(source: Source, info: AudioInfo, split_channels: bool) -> list[np.ndarray]:
-    """16 kHz float32 mono arrays: one per channel when asked and the file is stereo."""
+    """16 kHz float32 mono arrays: one per channel when asked and the file is stereo.
+
+    faster-whisper's decoder ends with a full `gc.collect()` (PyAV's resampler leaves cycles).
+    In a process that has loaded the models, Presidio and Dagster that scans every object: 0.27 s
+    a call, measured, about a tenth of a call's transcription on 2 cores. Objects alive before the
+    decode are frozen out of that collection, so it scans only what the decode made."""
     from faster_whisper.audio import decode_audio
 
+    gc.freeze()
     try:
         if split_channels and info.channels == 2:
             left, right = decode_audio(_opened(source), sampling_rate=SAMPLE_RATE, split_stereo=True)
@@ -96,6 +103,8 @@ def decode(source: Source, info: AudioInfo, split_channels: bool) -> list[np.nda
             channels = [decode_audio(_opened(source), sampling_rate=SAMPLE_RATE)]
     except (av.error.FFmpegError, ValueError) as exc:
         raise AudioProblem("undecodable_audio", f"decoding failed ({type(exc).__name__})") from exc
+    finally:
+        gc.unfreeze()
     _check(channels, info)
     return channels
 

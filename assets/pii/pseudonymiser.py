@@ -13,7 +13,7 @@ import hmac
 import re
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cached_property
+from functools import lru_cache
 
 from assets.pii import as_said, keep, mentions, places
 from assets.pii import conversational as conversational_pii
@@ -135,6 +135,40 @@ def _ner_only_engine_class():
     return NerOnly
 
 
+@lru_cache(maxsize=2)
+def _analyzer(complaint_ref: str, patterns: tuple[str, ...]):
+    """One Presidio engine per process and reference settings: the canon's pseudonymiser and
+    redaction's key-less detector share it (loading spaCy and the recognisers takes seconds)."""
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NerModelConfiguration
+    from presidio_analyzer.predefined_recognizers import (
+        NhsRecognizer,
+        PhoneRecognizer,
+        SpacyRecognizer,
+        UkNinoRecognizer,
+        UkPostcodeRecognizer,
+    )
+
+    from assets.pii import recognisers
+
+    nlp_engine = _ner_only_engine_class()(models=[{"lang_code": "en", "model_name": SPACY_MODEL}],
+                          ner_model_configuration=NerModelConfiguration(
+        model_to_presidio_entity_mapping={
+            "PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"},
+        # Numbers, dates and organisations are handled (or deliberately kept) elsewhere.
+        labels_to_ignore=["CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME", "ORG", "NORP",
+                          "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "PRODUCT"]))
+    nlp_engine.load()
+    registry = RecognizerRegistry(supported_languages=["en"])
+    # Only what we use: the US/financial recognisers cost time and add false positives.
+    for rec in (SpacyRecognizer(supported_entities=["PERSON", "LOCATION"]),
+                PhoneRecognizer(supported_regions=("GB",)), NhsRecognizer(),
+                UkNinoRecognizer(), UkPostcodeRecognizer(),
+                *recognisers.build(complaint_ref, patterns)):
+        registry.add_recognizer(rec)
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+
+
 class Pseudonymiser:
     """The one pseudonymiser: the pipeline and `callcanon redact-text` both use this class."""
 
@@ -148,36 +182,9 @@ class Pseudonymiser:
         of the audio. It holds no key, so it can make no token (`token` refuses)."""
         return cls(None)
 
-    @cached_property
+    @property
     def analyzer(self):
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-        from presidio_analyzer.nlp_engine import NerModelConfiguration
-        from presidio_analyzer.predefined_recognizers import (
-            NhsRecognizer,
-            PhoneRecognizer,
-            SpacyRecognizer,
-            UkNinoRecognizer,
-            UkPostcodeRecognizer,
-        )
-
-        from assets.pii import recognisers
-
-        nlp_engine = _ner_only_engine_class()(models=[{"lang_code": "en", "model_name": SPACY_MODEL}],
-                              ner_model_configuration=NerModelConfiguration(
-            model_to_presidio_entity_mapping={
-                "PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION"},
-            # Numbers, dates and organisations are handled (or deliberately kept) elsewhere.
-            labels_to_ignore=["CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME", "ORG", "NORP",
-                              "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "PRODUCT"]))
-        nlp_engine.load()
-        registry = RecognizerRegistry(supported_languages=["en"])
-        # Only what we use: the US/financial recognisers cost time and add false positives.
-        for rec in (SpacyRecognizer(supported_entities=["PERSON", "LOCATION"]),
-                    PhoneRecognizer(supported_regions=("GB",)), NhsRecognizer(),
-                    UkNinoRecognizer(), UkPostcodeRecognizer(),
-                    *recognisers.build(complaint_ref_pattern(), reference_patterns())):
-            registry.add_recognizer(rec)
-        return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+        return _analyzer(complaint_ref_pattern(), reference_patterns())
 
     def token(self, entity_type: str, value: str) -> str:
         if self._key is None:

@@ -66,7 +66,9 @@ def erase(conn, pseudonymiser: Pseudonymiser, policy: str, kind: str, value: str
 
 def _erase_staged(call_ids: list[str], dates: dict) -> None:
     """Results a worker staged for the calls and the loader has not taken yet (`assets.staging`),
-    with the redacted copies written for them: by name, so no key is needed."""
+    with the redacted copies written for them (by name), and the calls taken out of their dates'
+    manifests (which needs the audio key, only where a manifest is there)."""
+    from assets.audio.vault import AudioVault
     from assets.settings import Settings
     from assets.staging import Staging
 
@@ -74,6 +76,10 @@ def _erase_staged(call_ids: list[str], dates: dict) -> None:
     staging = Staging(settings.staging_dir, vault=None)
     for call_id in call_ids:
         staging.remove_call(dates[call_id], call_id, settings.redacted_dir)
+    for day in {dates[c] for c in call_ids}:
+        if staging.has_manifest(day):
+            staging.vault = staging.vault or AudioVault.from_keys()
+            staging.forget(day, call_ids)
 
 
 class _Log:

@@ -1,27 +1,24 @@
-"""Transcription without the warehouse: the manifest ingest writes, the two worker steps
-(transcribe, redact) that read it and stage their results, and the loader that brings a date's
-staged results into `casework` in one transaction (`assets.staging` says why and how).
+"""Transcription without the warehouse: the manifest ingest writes, and the two worker steps
+(transcribe, redact) that read it and stage their results (`assets.staging` says why and how;
+`assets.transcription.loader` brings them into the warehouse).
 
 A worker holds the audio key and the staging and audio locations, nothing else: no warehouse,
-no pseudonym key (redaction finds identifiers with a key-less detector). The loader takes only
-whole, sealed files of calls still in the warehouse; anything else is quarantined or dropped.
+no pseudonym key (redaction finds identifiers with a key-less detector).
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from assets import audio, warehouse
+from assets import audio, locations, warehouse
 from assets.audio.redaction import TimedWord, redact_call
 from assets.sealed_text import TRANSCRIPT, word_place
-from assets.staging import PROBLEMS, REDACTED, TRANSCRIPTS, StagedFileBroken, Staging, typed_rows
+from assets.staging import PROBLEMS, REDACTED, TRANSCRIPTS, StagedFileBroken, Staging
 from assets.transcription.stage import (
-    Transcribed,
     cache_key,
     pending_calls,
-    replace_transcribed,
     transcribe_call,
 )
 from assets.transcription.whisper import WhisperConfig
@@ -40,10 +37,19 @@ def worker_name() -> str:
 def write_manifest(conn, staging: Staging, call_date) -> int:
     """The date's calls still to transcribe, for the workers: ids, sealed-audio locations, audio
     hashes, channels, the cache key each transcript has now, direction, and whether its redacted
-    copy may still be made (retention has not removed that class). Returns how many calls."""
+    copy may still be made (retention has not removed that class). A call still owed its
+    redacted copy (its redaction failed, or was never made) is listed with no cache key: the
+    worker transcribes it again, since a worker cannot read the stored transcript. Returns how
+    many calls."""
     retired = {r[0] for r in conn.execute(warehouse.retired_sql("redacted_audio")).fetchall()}
-    calls = [{**dict(zip(_MANIFEST_FIELDS, row)), "redact": row[0] not in retired}
-             for row in pending_calls(conn, call_date)]
+    redacted = {r[0] for r in conn.execute(
+        "SELECT call_id FROM casework.redacted_audio WHERE call_date = ?", [call_date]).fetchall()}
+    calls = []
+    for row in pending_calls(conn, call_date):
+        c = {**dict(zip(_MANIFEST_FIELDS, row)), "redact": row[0] not in retired}
+        if c["redact"] and row[0] not in redacted:
+            c["cache_key"] = None
+        calls.append(c)
     staging.write_manifest(call_date, calls)
     return len(calls)
 
@@ -75,10 +81,11 @@ def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = Whisp
     for i, c in enumerate(calls or [], 1):
         call = _as_call(c)
         key = cache_key(call, config)
+        path = staging.path(call_date, TRANSCRIPTS, c["call_id"])
         if key == c["cache_key"]:
             run.cached += 1
+            locations.remove(str(path))  # an older run's result, which the stored one replaces
             continue
-        path = staging.path(call_date, TRANSCRIPTS, c["call_id"])
         if path.exists() and _staged_key(staging, path, c["call_id"]) == key:
             run.already_staged += 1
             continue
@@ -87,9 +94,11 @@ def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = Whisp
         except audio.AudioProblem as problem:
             staging.put(call_date, PROBLEMS, c["call_id"], dict(
                 stage="transcribe", reason=problem.reason, detail=problem.detail, audio_path=c["audio_path"]))
+            locations.remove(str(path))  # an older result of the same call must not be loaded instead
             run.problems += 1
             continue
         staging.put(call_date, TRANSCRIPTS, c["call_id"], rows)
+        locations.remove(str(staging.path(call_date, PROBLEMS, c["call_id"])))  # a problem since resolved
         run.staged += 1
         run.audio_seconds += rows["duration_s"]
         run.elapsed_s += rows["elapsed_s"]
@@ -100,7 +109,7 @@ def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = Whisp
 
 def _staged_key(staging: Staging, path, call_id: str) -> str | None:
     try:
-        return staging.get(path, TRANSCRIPTS, call_id)["transcript"]["cache_key"]
+        return (staging.get(path, TRANSCRIPTS, call_id) or {}).get("transcript", {}).get("cache_key")
     except StagedFileBroken:
         return None  # transcribed again; the broken one is overwritten
 
@@ -117,6 +126,8 @@ def stage_redactions(staging: Staging, call_date, detector, out_root, log=None) 
             rows = staging.get(path, TRANSCRIPTS, call_id)
         except StagedFileBroken:
             continue  # the loader quarantines it
+        if rows is None:
+            continue
         t = rows["transcript"]
         done = staging.path(call_date, REDACTED, call_id)
         if done.exists() and _redacted_key(staging, done, call_id) == t["cache_key"]:
@@ -142,62 +153,6 @@ def stage_redactions(staging: Staging, call_date, detector, out_root, log=None) 
 
 def _redacted_key(staging: Staging, path, call_id: str) -> str | None:
     try:
-        return staging.get(path, REDACTED, call_id).get("cache_key")
+        return (staging.get(path, REDACTED, call_id) or {}).get("cache_key")
     except StagedFileBroken:
         return None
-
-
-# --- the loader (a warehouse step) ----------------------------------------------------------------
-
-@dataclass
-class Loaded:
-    transcribed: Transcribed = field(default_factory=Transcribed)
-    redacted: list[dict] = field(default_factory=list)
-    broken: list[tuple[str, str]] = field(default_factory=list)  # (call id, reason)
-    problems: list[dict] = field(default_factory=list)  # staged by a worker: quarantined here
-    dropped: int = 0  # staged for calls erased or expired since
-    files: list = field(default_factory=list)
-
-
-def load_staged(conn, staging: Staging, call_date, quarantine_root, redacted_root) -> Loaded:
-    """Load a date's staged results into `casework` in one transaction, then remove them. A file
-    that fails its seal or does not parse is moved to quarantine and recorded, not loaded;
-    files staged for calls no longer in the warehouse (erased, or their transcripts expired)
-    are removed unread, with any redacted copy they name."""
-    staging.remove(staging.leftovers(call_date))  # half-written by a killed worker: never read
-    calls = {cid: retired for cid, retired in conn.execute(
-        f"SELECT call_id, call_id IN ({warehouse.retired_sql('transcript')}) FROM casework.calls WHERE call_date = ?",
-        [call_date]).fetchall()}
-    live = {cid for cid, retired in calls.items() if not retired}
-    out = Loaded()
-    for kind in (TRANSCRIPTS, REDACTED, PROBLEMS):
-        for call_id, path in staging.staged(call_date, kind):
-            if call_id not in live:  # its redacted copy too, unless a loaded row may still name it
-                out.dropped += staging.remove_call(call_date, call_id,
-                                                   None if call_id in calls else redacted_root) > 0
-                continue
-            try:
-                payload = staging.get(path, kind, call_id)
-            except StagedFileBroken as broken:
-                place = staging.quarantine(path, quarantine_root, call_date)
-                warehouse.record_quarantine(conn, call_id, "load_staged", broken.reason, broken.detail, place)
-                out.broken.append((call_id, broken.reason))
-                continue
-            out.files.append(path)
-            if kind == TRANSCRIPTS:
-                payload["transcript"] = typed_rows([payload["transcript"]])[0]
-                payload["segments"], payload["words"] = typed_rows(payload["segments"]), payload["words"]
-                out.transcribed.add(payload)
-            elif kind == REDACTED:
-                out.redacted.append(typed_rows([{k: v for k, v in payload.items() if k != "cache_key"}])[0])
-            else:
-                out.problems.append({**payload, "call_id": call_id})
-    for p in out.problems:
-        warehouse.record_quarantine(conn, p["call_id"], p["stage"], p["reason"], p["detail"], p["audio_path"])
-    with warehouse.transaction(conn):
-        replace_transcribed(conn, out.transcribed)
-        warehouse.replace_rows(conn, "casework.redacted_audio", "call_id", [r["call_id"] for r in out.redacted],
-                               out.redacted, atomic=False)
-    staging.remove(out.files)  # after the commit: a crash before this loads them again, the same rows
-    staging.remove_manifest(call_date)
-    return out

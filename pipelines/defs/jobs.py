@@ -18,7 +18,7 @@ ANALYTICS_COPY = dg.AssetSelection.keys("warehouse/analytics_copy")
 process_calls = dg.define_asset_job(
     "process_calls",
     selection=dg.AssetSelection.keys(
-        "casework/calls", "staging/transcripts", "staging/redacted_audio", "casework/transcripts",
+        "casework/calls", "staged/transcripts", "staged/redacted_audio", "casework/transcripts",
         "casework/redacted_audio", "canon/transcripts", "themes/call_themes"),
     partitions_def=call_dates,
     description="Ingest, transcribe and pseudonymise one call date, and assign its calls to themes.",

@@ -156,7 +156,11 @@ def _executor(s: Settings) -> dg.ExecutorDefinition | None:
         from dagster_celery import celery_executor
 
         return celery_executor.configured(
-            {"broker": {"env": "CALLCANON_CELERY_BROKER"}, "backend": {"env": "CALLCANON_CELERY_BACKEND"}},
+            {"broker": {"env": "CALLCANON_CELERY_BROKER"}, "backend": {"env": "CALLCANON_CELERY_BACKEND"},
+             # As deploy/celery/worker.yaml: a task unacknowledged this long is handed on (Redis).
+             "config_source": {"broker_transport_options": {
+                 "visibility_timeout": 43200, "max_retries": 3, "interval_start": 0, "interval_step": 0.2,
+                 "interval_max": 0.5}}},
             name="celery")
     if s.executor == "k8s":
         import yaml

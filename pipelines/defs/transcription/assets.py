@@ -8,14 +8,14 @@ from dagster_duckdb import DuckDBResource
 from assets import locations
 from assets import transcription as transcribe
 from assets.pii import Pseudonymiser
-from assets.transcription import staged
+from assets.transcription import loader, staged
 from pipelines.defs.resources import AudioKey, CallStore, PseudonymKey, WhisperSettings
 from pipelines.partitions import DUCKDB_WRITER_POOL, TRANSCRIPTION_POOL, WORKER_QUEUE, call_dates, partition_date
 from pipelines.retries import retry_transient
 
 
 @dg.asset(
-    key=["staging", "transcripts"],
+    key=["staged", "transcripts"],
     deps=[dg.AssetKey(["casework", "calls"])],
     partitions_def=call_dates,
     pool=TRANSCRIPTION_POOL,
@@ -43,7 +43,7 @@ def staged_transcripts(
 
 
 @dg.asset(
-    key=["staging", "redacted_audio"],
+    key=["staged", "redacted_audio"],
     deps=[staged_transcripts],
     partitions_def=call_dates,
     pool=TRANSCRIPTION_POOL,
@@ -86,7 +86,7 @@ def load_staged_transcripts(
     of these tables), files that fail their seal quarantined."""
     day = partition_date(context)
     with warehouse.get_connection() as conn:
-        out = staged.load_staged(conn, audio_key.staging(call_store), day, call_store.quarantine_dir,
+        out = loader.load_staged(conn, audio_key.staging(call_store), day, call_store.quarantine_dir,
                                  call_store.redacted_dir)
         transcribed = out.transcribed.result
         transcribe_problems = sum(p["stage"] == "transcribe" for p in out.problems)
@@ -105,6 +105,7 @@ def load_staged_transcripts(
         "audio_hours": round(transcribed.audio_seconds / 3600, 4),
         "real_time_factor": round(transcribed.real_time_factor, 4),
         "dropped_staged": out.dropped,
+        "stale_staged": out.stale,
         "worker": staged.worker_name(),
     })
     yield dg.MaterializeResult(asset_key=["casework", "redacted_audio"], metadata={
