@@ -75,6 +75,8 @@ def celery_workers(workers: int, env: dict, work: Path) -> list[subprocess.Popen
     deadline = time.monotonic() + 120
     while not all("ready." in log.read_text() for log in logs):
         if time.monotonic() > deadline:
+            for proc in procs:
+                os.killpg(proc.pid, signal.SIGTERM)
             raise TimeoutError("Celery workers did not start")
         time.sleep(1)
     return procs
@@ -90,15 +92,20 @@ def variant(workers: int, landed: Path, dates: list[date], work: Path, celery: b
     shutil.copytree(landed, data / "landing")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("CALLCANON_") or k.endswith("_KEY")},
            "DAGSTER_HOME": str(home), "CALLCANON_DATA": str(data)}
-    helpers = celery_workers(workers, env, work) if celery else []
-    subprocess.run([BIN / "dagster", "instance", "concurrency", "set", "transcription", str(workers)],
-                   env=env, cwd=ROOT, check=True, capture_output=True)
+    for pool, limit in (("duckdb_writer", 1), ("transcription", workers)):
+        done = subprocess.run([BIN / "dagster", "instance", "concurrency", "set", pool, str(limit)],
+                              env=env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"setting the {pool} pool failed: {done.stderr[-2000:]}")
     # The backfill is the only work: the landing sensor would start runs for the same files.
     subprocess.run([BIN / "dagster", "sensor", "stop", "-w", "workspace.yaml", "landing_zone_sensor"],
                    env=env, cwd=ROOT, check=True, capture_output=True)
-    daemon = subprocess.Popen([BIN / "dagster-daemon", "run", "-w", "workspace.yaml"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs: list[subprocess.Popen] = []
     try:
+        if celery:
+            procs += celery_workers(workers, env, work)
+        procs.append(subprocess.Popen([BIN / "dagster-daemon", "run", "-w", "workspace.yaml"], env=env, cwd=ROOT,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
         started = time.perf_counter()
         subprocess.run([BIN / "dagster", "job", "backfill", "-w", "workspace.yaml", "-j", "process_calls",
                         "--partitions", ",".join(d.isoformat() for d in dates), "--noprompt",
@@ -119,9 +126,9 @@ def variant(workers: int, landed: Path, dates: list[date], work: Path, celery: b
                 raise RuntimeError(f"{len(failed)} run(s) failed with {workers} worker(s): {failed}")
         return elapsed
     finally:
-        for proc in [daemon, *helpers]:
+        for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)
-        for proc in [daemon, *helpers]:
+        for proc in procs:
             proc.wait(60)
 
 
