@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     # steps on Celery workers; broker and result backend from CALLCANON_CELERY_BROKER and
     # CALLCANON_CELERY_BACKEND at run time, never in the run's config). deploy/README.md.
     executor: Literal["multiprocess", "celery", "k8s"] = "multiprocess"
+    worker_name: str | None = None  # what a worker's steps record as `worker` (e.g. the pod's name)
     k8s_executor_config: Path | None = None  # for "k8s": dagster-k8s executor settings (deploy/k8s/executor.yaml)
 
     # Transcription: None keeps `WhisperConfig`'s measured default.

@@ -123,7 +123,7 @@ def test_lineage_checks_and_a_ui_launched_materialisation(dagster_dev, browser):
     names = [name for name, _ in nodes]
     for asset in ("calls", "transcripts", "topics", "call_themes", "stg_call_themes", "int_theme_days", "theme_trends"):
         assert asset in names, (asset, names)
-    assert names.count("transcripts") == 2  # casework, then canon
+    assert names.count("transcripts") == 3  # staged (on a worker), loaded into casework, then canon
     assert ("calls", False) in nodes and ("calls", True) in nodes  # landing (external) -> casework/calls
 
     # Governance's view of the canon: the residual-PII check is there and blocking.

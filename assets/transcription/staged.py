@@ -29,7 +29,9 @@ _MANIFEST_FIELDS = ("call_id", "audio_path", "audio_sha256", "channels", "cache_
 def worker_name() -> str:
     """Where a step ran, for its metadata: the name a deployment gives the worker
     (CALLCANON_WORKER_NAME, e.g. a pod's name), or its host and process."""
-    return os.environ.get("CALLCANON_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
+    from assets.settings import Settings
+
+    return Settings.from_env().worker_name or f"{socket.gethostname()}:{os.getpid()}"
 
 
 # --- ingest's side (a warehouse step) -------------------------------------------------------------
