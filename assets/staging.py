@@ -97,22 +97,25 @@ class Staging:
         if not locations.is_local(self.root):
             self.root.fs.invalidate_cache()
 
+    def _manifest(self, call_date) -> Path:
+        return self.day(call_date) / sealed_name(f"{MANIFEST}.json")
+
     def write_manifest(self, call_date, calls: list[dict]) -> Path:
         """The calls of a date still to transcribe (what `assets.transcription.pending_calls` reads,
         plus whether each may still be redacted): replaced whole by every ingest of the date."""
-        return self._put(self.day(call_date) / sealed_name(f"{MANIFEST}.json"), f"{MANIFEST}/{call_date}",
+        return self._put(self._manifest(call_date), f"{MANIFEST}/{call_date}",
                          {"call_date": str(call_date), "calls": calls})
 
     def manifest(self, call_date) -> list[dict] | None:
         """The date's manifest, or None when ingest has written none (nothing to transcribe)."""
-        self._fresh()
-        path = self.day(call_date) / sealed_name(f"{MANIFEST}.json")
-        payload = self._get(path, f"{MANIFEST}/{call_date}") if path.exists() else None
+        if not self.has_manifest(call_date):
+            return None
+        payload = self._get(self._manifest(call_date), f"{MANIFEST}/{call_date}")
         return payload["calls"] if payload else None
 
     def has_manifest(self, call_date) -> bool:
         self._fresh()
-        return (self.day(call_date) / sealed_name(f"{MANIFEST}.json")).exists()
+        return self._manifest(call_date).exists()
 
     def forget(self, call_date, call_ids) -> None:
         """Take calls out of a date's manifest (erasure, expired audio): the manifest names them."""

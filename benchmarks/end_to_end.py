@@ -51,21 +51,18 @@ def land(n_calls: int, folder: Path) -> tuple[list[Path], float]:
 
 
 def raw_whisper(paths: list[Path], config: WhisperConfig, per_channel: bool = False) -> float:
-    """Seconds for raw batched faster-whisper over the files: as they are (faster-whisper mixes a
-    stereo file down to one voice track), or each channel on its own (what speaker turns need)."""
+    """Seconds for raw batched faster-whisper over the files (`benchmarks/transcription.py`'s
+    "same settings" row): as they are (faster-whisper mixes a stereo file down to one voice
+    track), or each channel on its own (what speaker turns need)."""
     from faster_whisper.audio import decode_audio
-    from faster_whisper.vad import VadOptions
+    from transcription import raw_transcribe, run_raw  # benchmarks/transcription.py
 
-    pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type())
-    chunk = config.two_channel_chunk_s
+    if not per_channel:
+        return run_raw(paths, config, config.two_channel_chunk_s)[0]
     started = time.perf_counter()
     for path in paths:
-        for track in (decode_audio(str(path), split_stereo=True) if per_channel else [str(path)]):
-            segments, _ = pipeline.transcribe(
-                track, language=config.language, beam_size=config.beam_size, batch_size=config.batch_size,
-                word_timestamps=True, condition_on_previous_text=False, vad_filter=True, chunk_length=chunk,
-                vad_parameters=VadOptions(max_speech_duration_s=chunk))
-            list(segments)
+        for track in decode_audio(str(path), split_stereo=True):
+            raw_transcribe(track, config, config.two_channel_chunk_s)
     return time.perf_counter() - started
 
 

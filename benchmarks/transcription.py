@@ -104,18 +104,23 @@ def run_stage(landing: Path, root: Path, config: WhisperConfig) -> tuple[float, 
     return audio_s, elapsed, texts
 
 
-def run_raw(paths: list[Path], config: WhisperConfig, chunk_s: int | None) -> tuple[float, dict[str, str]]:
-    """`chunk_s`: the stage's chunk length for this layout; None for faster-whisper's default."""
+def raw_transcribe(audio, config: WhisperConfig, chunk_s: int | None) -> str:
+    """Raw batched faster-whisper with the stage's model and decoding settings on a file or an
+    array. `chunk_s`: the stage's chunk length for this layout; None for faster-whisper's default."""
     from faster_whisper.vad import VadOptions
 
     pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type())
     extra = dict(chunk_length=chunk_s, vad_parameters=VadOptions(max_speech_duration_s=chunk_s)) if chunk_s else {}
+    segments, _ = pipeline.transcribe(
+        audio, language=config.language, beam_size=config.beam_size, batch_size=config.batch_size,
+        word_timestamps=True, condition_on_previous_text=False, vad_filter=True, **extra)
+    return " ".join(s.text.strip() for s in segments)
+
+
+def run_raw(paths: list[Path], config: WhisperConfig, chunk_s: int | None) -> tuple[float, dict[str, str]]:
     texts, started = {}, time.perf_counter()
     for path in paths:
-        segments, _ = pipeline.transcribe(
-            str(path), language=config.language, beam_size=config.beam_size, batch_size=config.batch_size,
-            word_timestamps=True, condition_on_previous_text=False, vad_filter=True, **extra)
-        texts[path.stem] = " ".join(s.text.strip() for s in segments)
+        texts[path.stem] = raw_transcribe(str(path), config, chunk_s)
     return time.perf_counter() - started, texts
 
 

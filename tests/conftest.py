@@ -197,15 +197,14 @@ def trends(tmp_path_factory, dbt_manifest):
     return db, calls, spike
 
 
-def run_cli_killed_at(args: list[str], env: dict, kill_at: str | None = None, timeout: float = 600) -> tuple[int, str]:
-    """Run `callcanon ARGS` in a process of its own; with `kill_at`, SIGKILL it as soon as it
-    prints a line containing that. Returns (exit code, output so far)."""
+def run_killed_at(cmd: list[str], env: dict, kill_at: str | None = None, timeout: float = 600,
+                  cwd: Path | None = None) -> tuple[int, str]:
+    """Run `cmd` in a process of its own; with `kill_at`, SIGKILL it as soon as it prints a line
+    containing that. Returns (exit code, output so far)."""
     import signal
     import subprocess
-    import sys
 
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "callcanon"), *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = []
     for line in proc.stdout:
         out.append(line)
@@ -214,6 +213,13 @@ def run_cli_killed_at(args: list[str], env: dict, kill_at: str | None = None, ti
             break
     proc.stdout.close()
     return proc.wait(timeout), "".join(out)
+
+
+def run_cli_killed_at(args: list[str], env: dict, kill_at: str | None = None, timeout: float = 600) -> tuple[int, str]:
+    """`callcanon ARGS` through `run_killed_at`."""
+    import sys
+
+    return run_killed_at([str(Path(sys.executable).parent / "callcanon"), *args], env, kill_at, timeout)
 
 
 def synthetic_warehouse(tmp_path: Path, monkeypatch, calls: list):

@@ -7,13 +7,13 @@ fails its seal is quarantined, not loaded. Real espeak-ng calls, real faster-whi
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from datetime import date
 
 import duckdb
 import pytest
+from conftest import run_killed_at
 
 from assets import ingest, keys, warehouse
 from assets.audio.vault import AudioVault
@@ -77,19 +77,11 @@ def _run_worker(tmp_path, staging, kill_at: str | None = None) -> str:
 
     cwd = tmp_path / "worker"
     cwd.mkdir(exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(staging.root), DAY.isoformat()], cwd=cwd,
-                            env=_worker_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out = []
-    for line in proc.stdout:
-        out.append(line)
-        if kill_at and kill_at in line:
-            os.kill(proc.pid, signal.SIGKILL)
-            break
-    proc.stdout.close()
-    code = proc.wait(300)
-    assert (code == -signal.SIGKILL) if kill_at else (code == 0), "".join(out)
+    code, out = run_killed_at([sys.executable, "-c", WORKER, str(staging.root), DAY.isoformat()],
+                              _worker_env(tmp_path), kill_at, timeout=300, cwd=cwd)
+    assert (code == -signal.SIGKILL) if kill_at else (code == 0), out
     assert not (tmp_path / "worker-has-no-data").exists()  # the worker made and opened no warehouse
-    return "".join(out)
+    return out
 
 
 def _transcripts(conn) -> dict[str, str]:

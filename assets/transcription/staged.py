@@ -88,7 +88,7 @@ def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = Whisp
             run.cached += 1
             locations.remove(str(path))  # an older run's result, which the stored one replaces
             continue
-        if path.exists() and _staged_key(staging, path, c["call_id"]) == key:
+        if path.exists() and _staged_key(staging, TRANSCRIPTS, path, c["call_id"]) == key:
             run.already_staged += 1
             continue
         try:
@@ -109,11 +109,14 @@ def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = Whisp
     return run
 
 
-def _staged_key(staging: Staging, path, call_id: str) -> str | None:
+def _staged_key(staging: Staging, kind: str, path, call_id: str) -> str | None:
+    """The cache key a staged result was made for; None when it does not open (made again, and
+    the broken one overwritten)."""
     try:
-        return (staging.get(path, TRANSCRIPTS, call_id) or {}).get("transcript", {}).get("cache_key")
+        payload = staging.get(path, kind, call_id) or {}
     except StagedFileBroken:
-        return None  # transcribed again; the broken one is overwritten
+        return None
+    return (payload.get("transcript", {}) if kind == TRANSCRIPTS else payload).get("cache_key")
 
 
 def stage_redactions(staging: Staging, call_date, detector, out_root, log=None) -> StagedRun:
@@ -132,7 +135,7 @@ def stage_redactions(staging: Staging, call_date, detector, out_root, log=None) 
             continue
         t = rows["transcript"]
         done = staging.path(call_date, REDACTED, call_id)
-        if done.exists() and _redacted_key(staging, done, call_id) == t["cache_key"]:
+        if done.exists() and _staged_key(staging, REDACTED, done, call_id) == t["cache_key"]:
             run.already_staged += 1
             continue
         opened = staging.vault.text.open
@@ -151,10 +154,3 @@ def stage_redactions(staging: Staging, call_date, detector, out_root, log=None) 
         staging.put(call_date, REDACTED, call_id, {**row, "cache_key": t["cache_key"]})
         run.staged += 1
     return run
-
-
-def _redacted_key(staging: Staging, path, call_id: str) -> str | None:
-    try:
-        return (staging.get(path, REDACTED, call_id) or {}).get("cache_key")
-    except StagedFileBroken:
-        return None
