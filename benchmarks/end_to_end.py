@@ -18,7 +18,7 @@ Prints audio seconds per wall-clock second, the ratio (target ≥ 0.9) per round
 least in the pipeline's favour, and where the pipeline's time went: each step's own duration
 from Dagster's event log, summed over runs, and what lies outside any step.
 
-    .venv/bin/python benchmarks/end_to_end.py [--calls 40] [--repeats 2]
+    .venv/bin/python benchmarks/end_to_end.py [--calls 40 120] [--repeats 1] [--per-channel]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def raw_whisper(paths: list[Path], config: WhisperConfig, per_channel: bool = Fa
     from transcription import raw_transcribe, run_raw  # benchmarks/transcription.py
 
     if not per_channel:
-        return run_raw(paths, config, config.two_channel_chunk_s)[0]
+        return run_raw(paths, config, config.chunk_s)[0]
     started = time.perf_counter()
     for path in paths:
         for track in decode_audio(str(path), split_stereo=True):
@@ -78,7 +78,7 @@ def step_seconds(instance, run_ids: list[str]) -> dict[str, float]:
     return dict(totals)
 
 
-def pipeline_once(work: Path, landed: Path, n: int) -> tuple[float, dict[str, float]]:
+def pipeline_once(work: Path, landed: Path, n: str) -> tuple[float, dict[str, float]]:
     """`callcanon run` in a process of its own (as cron or the daemon starts it: imports and model
     loading included) over a fresh data folder holding the landed calls, its runs kept in a
     Dagster instance of its own: (seconds, step seconds)."""
@@ -97,17 +97,59 @@ def pipeline_once(work: Path, landed: Path, n: int) -> tuple[float, dict[str, fl
                     "from pipelines.runner import ensure_dbt_manifest; ensure_dbt_manifest(force=True)"],
                    env=env, cwd=ROOT, check=True, capture_output=True)
     started = time.perf_counter()
-    subprocess.run([str(callcanon), "run"], env=env, cwd=ROOT, check=True, capture_output=True)
+    done = subprocess.run([str(callcanon), "run"], env=env, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"callcanon run failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
     seconds = time.perf_counter() - started
     with dg.DagsterInstance.from_config(str(home)) as instance:
         return seconds, step_seconds(instance, [r.run_id for r in instance.get_runs()])
 
 
+def measure(work: Path, n_calls: int, repeats: int, config: WhisperConfig) -> dict:
+    """One day of `n_calls` landed, then raw and pipeline alternated `repeats` times; the round
+    least in the pipeline's favour."""
+    paths, audio_s = land(n_calls, work / f"landed-{n_calls}")
+    stereo = sum(1 for p in paths if '"channels"' in p.with_suffix(".json").read_text())
+    print(f"{len(paths)} calls ({stereo} two-channel 8 kHz μ-law, the rest mono), {audio_s / 60:.1f} min of audio",
+          flush=True)
+    pairs = []
+    for n in range(repeats):
+        raw_s = raw_whisper(paths, config)
+        pipeline_s, steps = pipeline_once(work, work / f"landed-{n_calls}", f"{n_calls}-{n}")
+        pairs.append((raw_s, pipeline_s, steps))
+        print(f"  round {n + 1}: raw {raw_s:.1f} s, pipeline {pipeline_s:.1f} s, ratio {raw_s / pipeline_s:.2f}",
+              flush=True)
+    raw_s, pipeline_s, steps = min(pairs, key=lambda p: p[0] / p[1])
+    return dict(calls=n_calls, paths=paths, audio_s=audio_s, raw_s=raw_s, pipeline_s=pipeline_s, steps=steps)
+
+
+def report(day: dict, per_channel_s: float | None) -> None:
+    audio_s, raw_s, pipeline_s, steps = day["audio_s"], day["raw_s"], day["pipeline_s"], day["steps"]
+    header = f"{day['calls']} calls (the round least in the pipeline's favour)"
+    print(f"\n{header:44} {'seconds':>8} {'audio s/s':>9} {'ratio':>6}")
+    print(f"{'raw faster-whisper, batched, same settings':44} {raw_s:8.1f} {audio_s / raw_s:9.1f} {1.0:6.2f}")
+    if per_channel_s:
+        print(f"{'raw faster-whisper, each channel alone':44} {per_channel_s:8.1f} {audio_s / per_channel_s:9.1f} "
+              f"{raw_s / per_channel_s:6.2f}")
+    print(f"{'callcanon run (ingest -> marts, everything)':44} {pipeline_s:8.1f} {audio_s / pipeline_s:9.1f} "
+          f"{raw_s / pipeline_s:6.2f}")
+    print("where the pipeline's time went (step durations from Dagster's event log):")
+    for step, secs in sorted(steps.items(), key=lambda kv: -kv[1]):
+        print(f"  {step:44} {secs:7.1f} s  {secs / pipeline_s:6.1%}")
+    outside = pipeline_s - sum(steps.values())
+    label = "outside steps (runs starting, definitions)"
+    print(f"  {label:44} {outside:7.1f} s  {outside / pipeline_s:6.1%}")
+    rest = pipeline_s - steps.get("staged__transcripts", 0.0)
+    print(f"everything but transcription: {rest:.1f} s, {rest / pipeline_s:.1%} of the pipeline (target <= 10 %)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=40, help="calls (~55 s of audio each)")
-    parser.add_argument("--repeats", type=int, default=2,
+    parser.add_argument("--calls", type=int, nargs="+", default=[40, 120],
+                        help="day sizes (~55 s of audio a call); two or more also give the cost per extra call")
+    parser.add_argument("--repeats", type=int, default=1,
                         help="raw and pipeline alternated this many times (this machine's clock wanders ±10 %%)")
+    parser.add_argument("--per-channel", action="store_true", help="also raw faster-whisper on each channel alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -118,36 +160,23 @@ def main() -> None:
         from assets import keys
 
         keys.init_all()
-        paths, audio_s = land(args.calls, work / "landed")
         config = WhisperConfig()
         _batched(config.model, config.resolved_device(), config.resolved_compute_type())  # loaded before timing
-        print(f"{len(paths)} calls, {audio_s / 60:.1f} min of 8 kHz stereo audio; model {config.model}, "
-              f"{os.cpu_count()} cores; raw and pipeline alternated {args.repeats}x\n")
-        pairs = []
-        for n in range(args.repeats):
-            raw_s = raw_whisper(paths, config)
-            pipeline_s, steps = pipeline_once(work, work / "landed", n)
-            pairs.append((raw_s, pipeline_s, steps))
-            print(f"round {n + 1}: raw {raw_s:.1f} s, pipeline {pipeline_s:.1f} s, ratio {raw_s / pipeline_s:.2f}",
-                  flush=True)
-        per_channel_s = raw_whisper(paths, config, per_channel=True)
-    raw_s, pipeline_s, steps = min(pairs, key=lambda p: p[0] / p[1])  # the round least in the pipeline's favour
-    header = "system (the round least in the pipeline's favour)"
-    print(f"\n{header:44} {'seconds':>8} {'audio s/s':>9} {'ratio':>6}")
-    print(f"{'raw faster-whisper, batched, same settings':44} {raw_s:8.1f} {audio_s / raw_s:9.1f} {1.0:6.2f}")
-    print(f"{'raw faster-whisper, each channel alone':44} {per_channel_s:8.1f} {audio_s / per_channel_s:9.1f} "
-          f"{raw_s / per_channel_s:6.2f}")
-    print(f"{'callcanon run (ingest -> marts, everything)':44} {pipeline_s:8.1f} {audio_s / pipeline_s:9.1f} "
-          f"{raw_s / pipeline_s:6.2f}")
-    print(f"mean ratio over {len(pairs)} rounds: {sum(r / p for r, p, _ in pairs) / len(pairs):.2f}")
-    print("\nwhere the pipeline's time went (step durations from Dagster's event log):")
-    for step, secs in sorted(steps.items(), key=lambda kv: -kv[1]):
-        print(f"  {step:44} {secs:7.1f} s  {secs / pipeline_s:6.1%}")
-    outside = pipeline_s - sum(steps.values())
-    label = "outside steps (runs starting, definitions)"
-    print(f"  {label:44} {outside:7.1f} s  {outside / pipeline_s:6.1%}")
-    rest = pipeline_s - steps.get("staged__transcripts", 0.0)
-    print(f"\neverything but transcription: {rest:.1f} s, {rest / pipeline_s:.1%} of the pipeline (target <= 10 %)")
+        print(f"model {config.model}, {os.cpu_count()} cores; "
+              f"raw and pipeline alternated {args.repeats}x per day size\n")
+        days = [measure(work, n, args.repeats, config) for n in sorted(set(args.calls))]
+        per_channel_s = raw_whisper(days[0]["paths"], config, per_channel=True) if args.per_channel else None
+    for n, day in enumerate(days):
+        report(day, per_channel_s if n == 0 else None)
+    if len(days) > 1:
+        # What each extra call costs, once the per-run costs (process start, loading Presidio and
+        # the embedding model, dbt) are paid: the throughput a day of many calls approaches.
+        small, big = days[0], days[-1]
+        extra_raw, extra_pipeline = big["raw_s"] - small["raw_s"], big["pipeline_s"] - small["pipeline_s"]
+        fixed = small["pipeline_s"] - extra_pipeline / (big["calls"] - small["calls"]) * small["calls"]
+        print(f"\nfrom {small['calls']} to {big['calls']} calls: raw +{extra_raw:.1f} s, "
+              f"pipeline +{extra_pipeline:.1f} s; "
+              f"ratio per extra call {extra_raw / extra_pipeline:.2f}; per-run cost about {fixed:.0f} s")
     print("ratio: throughput relative to raw faster-whisper on the files as they are, same run (target >= 0.9).")
 
 

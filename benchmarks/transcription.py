@@ -110,7 +110,8 @@ def raw_transcribe(audio, config: WhisperConfig, chunk_s: int | None) -> str:
     from faster_whisper.vad import VadOptions
 
     pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type())
-    extra = dict(chunk_length=chunk_s, vad_parameters=VadOptions(max_speech_duration_s=chunk_s)) if chunk_s else {}
+    extra = dict(chunk_length=chunk_s, vad_parameters=VadOptions(max_speech_duration_s=chunk_s),
+                 without_timestamps=not config.timestamps) if chunk_s else {}
     segments, _ = pipeline.transcribe(
         audio, language=config.language, beam_size=config.beam_size, batch_size=config.batch_size,
         word_timestamps=True, condition_on_previous_text=False, vad_filter=True, **extra)

@@ -124,3 +124,24 @@ def test_the_leak_scan_does_not_cry_wolf_on_kept_phrases_and_regions():
     assert names_left("<PERSON_0a1b2c3d>, I was in St Mary's Hospital", {"Mary Jones"}) == 0
     assert names_left("North East and Yorkshire; Leeds General Infirmary", {"Leeds"}) == 0
     assert names_left("<PERSON_0a1b2c3d> Williams rang", {"Dave Williams"}) == 1
+
+
+@pytest.mark.parametrize("text, number", [
+    # tiny.en on 8 kHz speech: "zero" heard as "Niro" or "M &M", the digits it did hear left between
+    ("You can call me on Niro M &M and Niro Niro Niro, 9 Niro Niro, 2, 4, 4 My post code is the F &B", "+447700900244"),
+    ("You can call me on 0 m and m and 0 0 9 0 0 9 8 1 My post code is L s 6 2 a e", "+447700900981"),
+    ("ring me back on oh seven seven double oh, nine hundred, three one two. Thanks.", "+447700900312"),
+])
+def test_a_garbled_call_back_number_leaves_no_digit_the_residual_scan_would_find(pseudonymiser, text, number):
+    from assets.canon.leak_scan import scan_text
+
+    out = redact(pseudonymiser, text)
+    assert "<PHONE_NUMBER_" in out
+    assert scan_text(out, [number]) == {}, out
+    assert "post code" in out or "Thanks" in out  # the number ends where the next thing asked for starts
+
+
+def test_a_number_given_as_an_age_keeps_no_age_band(pseudonymiser):
+    # An age rule and a number rule meeting on "6, 6, 6, ...": the number's token, not "0-9".
+    out = redact(pseudonymiser, "Yes, my NACS number is 6, 6, 6, 3, 4, 0, 7, 0, 1, 5. And my father was 82.")
+    assert "0-9" not in out and "80-89" in out, out

@@ -8,7 +8,9 @@ people's ages, references that start with letters, dates of birth, names spelled
   one or more letters then five digits or more, written or said (and the organisation's own
   patterns, `CALLCANON_REFERENCE_PATTERNS`);
 - a date of birth keeps only an age band at the call date (other dates keep their month);
-- "b, a, r, r, o, w": a surname spelled in lower case, as a speech recogniser writes it.
+- "b, a, r, r, o, w": a surname spelled in lower case, as a speech recogniser writes it;
+- "call me on Niro M &M and Niro Niro Niro, 9 Niro Niro, 2, 4, 4": a call-back number as the
+  recogniser garbled it ("zero seven seven zero..."), misheard digits and all.
 """
 
 from __future__ import annotations
@@ -162,7 +164,31 @@ _NOT_NAMES = {"and", "is", "was", "has", "had", "said", "says", "who", "the", "t
               "always", "just", "also", "still", "now", "yes", "no", "not", "there", "here", "that", "this", "gp"}
 
 
-RULES = (word_addresses, third_party_ages, dates_of_birth, spelled_lower, cued_names)
+# A number given to be called back on. tiny.en hears espeak's and many callers' "zero" as "Niro"
+# or "M &M": the digits it did hear are then short runs between "names", each too short to be an
+# identifier, which the canon's residual scan rightly reads as one long number once the names are
+# tokens (`assets.canon.leak_scan`). After the cue, everything up to the last digit before the
+# sentence ends or the next thing asked for is one number.
+_PHONE_CUE = re.compile(r"(?i)\b(?:(?:call|ring|reach|contact|text)\s+me\s+(?:back\s+)?on|"
+                        r"(?:phone|mobile|telephone|contact|landline)\s+number\s+(?:is|was|'s)|"
+                        r"my\s+number\s+(?:is|'s))[\s,:]*")
+_PHONE_END = re.compile(r"(?i)[.?!;](?:\s|$)|\b(?:my|and|the)\s+(?:post\s*code|address|date|name|email|nhs)\b")
+PHONE_WINDOW = 90  # "zero seven seven zero zero nine zero zero two four four" is 55 characters
+
+
+def cued_phone_numbers(text: str) -> list[Span]:
+    out = []
+    for cue in _PHONE_CUE.finditer(text):
+        window = text[cue.end():cue.end() + PHONE_WINDOW]
+        if stop := _PHONE_END.search(window):
+            window = window[:stop.start()]
+        runs = list(NUMBER_RUN.finditer(window))
+        if runs:
+            out.append(Span("PHONE_NUMBER", cue.end(), cue.end() + runs[-1].end()))
+    return out
+
+
+RULES = (word_addresses, third_party_ages, dates_of_birth, spelled_lower, cued_names, cued_phone_numbers)
 
 
 def year_of(value: str, on: date) -> int | None:

@@ -102,12 +102,15 @@ def _detected(text: str, results, found) -> list[Entity]:
 
 def _merge(entities: list[Entity]) -> list[Entity]:
     """Overlapping detections become one span (their union), typed by the most confident:
-    a leaked fragment at the edge of a span is worse than a slightly wider token."""
+    a leaked fragment at the edge of a span is worse than a slightly wider token. An age never
+    types a union with anything else: it would keep its band ("0-9") where a number was said."""
     merged: list[Entity] = []
     for e in sorted(entities, key=lambda e: (e.start, -e.end)):
         if merged and e.start < merged[-1].end:
             last = merged[-1]
-            first = last if last.score >= e.score else e
+            first = last if (last.score, e.type == "AGE") >= (e.score, last.type == "AGE") else e
+            if "AGE" in (last.type, e.type) and last.type != e.type:
+                first = last if e.type == "AGE" else e
             merged[-1] = Entity(first.type, last.start, max(last.end, e.end), max(last.score, e.score),
                                 first.value if first.start == last.start else last.value)
         else:

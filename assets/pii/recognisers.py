@@ -90,8 +90,8 @@ class AsSaidRecognizer(EntityRecognizer):
 
     def __init__(self, reference_patterns: tuple[str, ...] = ()):
         self.extra = tuple(re.compile(p) for p in reference_patterns)
-        super().__init__(supported_entities=["LOCATION", "AGE", "DATE_OF_BIRTH", "PERSON", "REFERENCE"],
-                         name="AsSaidRecognizer")
+        super().__init__(supported_entities=["LOCATION", "AGE", "DATE_OF_BIRTH", "PERSON", "REFERENCE",
+                                             "PHONE_NUMBER"], name="AsSaidRecognizer")
 
     def load(self) -> None:
         pass

@@ -49,6 +49,7 @@ class WhisperSettings(dg.ConfigurableResource):
     mono_batch_size: int = transcribe.WhisperConfig.mono_batch_size
     chunk_s: int = transcribe.WhisperConfig.chunk_s
     two_channel_chunk_s: int = transcribe.WhisperConfig.two_channel_chunk_s
+    timestamps: bool = transcribe.WhisperConfig.timestamps
     max_call_minutes: float = transcribe.WhisperConfig.max_call_minutes
     diarize_mono: bool = transcribe.WhisperConfig.diarize_mono
 
@@ -65,7 +66,7 @@ class WhisperSettings(dg.ConfigurableResource):
             model=self.model, device=self.device, compute_type=self.compute_type,
             beam_size=self.beam_size, batch_size=self.batch_size, mono_batch_size=self.mono_batch_size,
             chunk_s=self.chunk_s,
-            two_channel_chunk_s=self.two_channel_chunk_s,
+            two_channel_chunk_s=self.two_channel_chunk_s, timestamps=self.timestamps,
             max_call_minutes=self.max_call_minutes, diarize_mono=self.diarize_mono,
         )
 
