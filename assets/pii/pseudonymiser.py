@@ -108,7 +108,7 @@ def _merge(entities: list[Entity]) -> list[Entity]:
     for e in sorted(entities, key=lambda e: (e.start, -e.end)):
         if merged and e.start < merged[-1].end:
             last = merged[-1]
-            first = last if (last.score, e.type == "AGE") >= (e.score, last.type == "AGE") else e
+            first = last if last.score >= e.score else e
             if "AGE" in (last.type, e.type) and last.type != e.type:
                 first = last if e.type == "AGE" else e
             merged[-1] = Entity(first.type, last.start, max(last.end, e.end), max(last.score, e.score),
