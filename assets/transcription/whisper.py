@@ -25,7 +25,7 @@ from assets.transcription.models import resolve_model
 from assets.transcription.turns import SPLIT_GAP_S, Segment, Transcript, Word, interleave, speakers_for_mono, to_channel
 
 # Bump when the transcription logic changes in a way that should invalidate cached transcripts.
-LOGIC_VERSION = "5"  # 5: two-channel calls batched with timestamp tokens in 20-s chunks; 4: mono diarized
+LOGIC_VERSION = "4"  # 4: mono calls decoded sequentially and diarized into staff and caller turns
 
 
 @dataclass(frozen=True)
@@ -37,20 +37,21 @@ class WhisperConfig:
     compute_type: str = "default"  # default: int8 on CPU, float16 on CUDA
     beam_size: int = 5
     batch_size: int = 8  # >1: BatchedInferencePipeline; 1: sequential decoding
-    # Batched decoding of VAD chunks, with timestamp tokens (faster-whisper's batched default
-    # leaves them out, and then drops whole sentences from chunks over ~10 s). Measured in one run
-    # (issue 23, `benchmarks/transcription.py`'s corpus, 12 calls a layout, tiny.en, 2 cores):
-    # - two channels (both end to end, twice the audio): 20-s chunks with timestamps 25.3 % WER at
-    #   ~1.1x raw faster-whisper on the mixdown; 10-s chunks without timestamps (before) 29.5 % at ~1.0x.
-    # - mono 16 kHz: 15-s chunks with timestamps 9.2 % at ~1.2x raw; sequential 10.1 % at 0.8x.
-    chunk_s: int = 15
-    two_channel_chunk_s: int = 20
-    timestamps: bool = True
-    # Mono calls still decode sequentially (whole 30-s windows, beam 5, VAD): on real speech
-    # (pyannote's two-party telephone sample, issue 18) batched 15-s chunks with timestamps score
-    # 16.0 % against raw sequential faster-whisper's 12.3 % (tests/test_real_speech.py's words) and
-    # sequential's 11.5 %; the generated calls' gain (9.2 % against 10.1 %, 1.5x as fast) is not
-    # evidence enough to give that up. `mono_batch_size: 8` takes the faster setting.
+    # Batched decoding works on VAD chunks without timestamps. Measured on tiny.en over 12 calls
+    # (16 kHz mono, WER): 30 s chunks 34.7 % (whole sentences skipped), 15 s 10.9 %, 12 s 16.3 %,
+    # 10 s 15.4 %, 8 s 11.3 % (8 kHz stereo: 10 s 25.6 %, 8 s 23.9 %). Two-channel calls keep 10 s.
+    chunk_s: int = 8
+    two_channel_chunk_s: int = 10
+    # With timestamp tokens the batched decoder keeps sentences in longer chunks (issue 23, 12
+    # calls a layout): two channels at 20-s chunks 25.3 % WER against 29.5 %, ~10 % faster; mono
+    # at 15-s chunks 9.2 % at 1.5x. Not the default: on the held-out theme calls the 20-s
+    # two-channel transcripts lost the day's new issue (10 calls, not flagged; flagged before) and
+    # ARI fell from 0.485 to 0.470 (docs/transcription.md).
+    timestamps: bool = False
+    # Mono calls decode sequentially (whole 30-s windows, beam 5, VAD). Measured in one run on
+    # real speech (pyannote's two-party telephone sample, issue 18): 11.5 % WER against 14.9 %
+    # batched in 8-s chunks and 14.9 % for raw faster-whisper's best setting; batched 15-s chunks
+    # with timestamps 16.0 % against raw sequential's 12.3 % (tests/test_real_speech.py's words).
     mono_batch_size: int = 1
     language: str = "en"
     no_speech_threshold: float = 0.6
@@ -72,6 +73,8 @@ class WhisperConfig:
     def cache_key(self, audio_sha256: str, channels: dict | None) -> str:
         settings = {**asdict(self), "device": None, "logic": LOGIC_VERSION,
                     "compute_type": self.resolved_compute_type(), "channels": channels}
+        if not self.timestamps:  # the setting's default: transcripts keyed before it existed stay valid
+            del settings["timestamps"]
         blob = json.dumps(settings, sort_keys=True) + audio_sha256
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
