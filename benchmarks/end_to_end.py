@@ -1,8 +1,9 @@
 """End-to-end benchmark (issue 23): the whole pipeline against raw faster-whisper, same audio,
 same run.
 
-Spoken demo calls (espeak-ng, 8 kHz μ-law stereo) are landed once. Then, alternated (this
-machine's clock wanders by ±10 % from one minute to the next, so one pair says little):
+For each day size (`--calls`), spoken demo calls (espeak-ng; a third 8 kHz μ-law two-channel,
+the rest 16 kHz mono) are landed once. Then, alternated (this machine's clock wanders by ±10 %
+from one minute to the next, so one pair says little):
 
 - **baseline**: raw `faster_whisper.BatchedInferencePipeline` over the same audio files, with the
   stage's model and decoding settings (as `benchmarks/transcription.py`'s "same" row);
@@ -11,12 +12,14 @@ machine's clock wanders by ±10 % from one minute to the next, so one pair says 
   (the first run fits them), the dbt marts, the analytics copy, the retention sweep — every
   Dagster job it runs;
 
-and once, for reference, raw faster-whisper on each channel alone (what speaker turns from a
-two-channel recording need; faster-whisper itself mixes a stereo file down to one track).
+and with `--per-channel`, once, raw faster-whisper on each channel alone (what speaker turns from
+a two-channel recording need; faster-whisper itself mixes a stereo file down to one track).
 
-Prints audio seconds per wall-clock second, the ratio (target ≥ 0.9) per round and for the round
-least in the pipeline's favour, and where the pipeline's time went: each step's own duration
-from Dagster's event log, summed over runs, and what lies outside any step.
+Prints, per day size, audio seconds per wall-clock second, the ratio (target ≥ 0.9) per round and
+for the round least in the pipeline's favour, and where the pipeline's time went: each step's own
+duration from Dagster's event log, summed over runs, and what lies outside any step. With two
+sizes or more, the ratio per extra call and what everything but transcription costs a run and a
+call.
 
     .venv/bin/python benchmarks/end_to_end.py [--calls 40 120] [--repeats 1] [--per-channel]
 """
