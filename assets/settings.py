@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     whisper_mono_batch_size: int | None = Field(None, ge=1)
     whisper_chunk_s: int | None = Field(None, ge=1)
     whisper_two_channel_chunk_s: int | None = Field(None, ge=1)
+    whisper_workers: int | None = Field(None, ge=0)  # calls at once, one core each; 0: one per usable core
     diarize_mono: bool | None = None  # false: mono calls keep one unknown speaker
     max_call_minutes: float | None = Field(None, gt=0)
 

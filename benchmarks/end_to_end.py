@@ -16,7 +16,9 @@ and with `--per-channel`, once, raw faster-whisper on each channel alone (what s
 a two-channel recording need; faster-whisper itself mixes a stereo file down to one track).
 
 Prints, per day size, audio seconds per wall-clock second, the ratio (target ≥ 0.9) per round and
-for the round least in the pipeline's favour, and where the pipeline's time went: each step's own
+for the round least in the pipeline's favour, the same against raw faster-whisper tuned as the
+stage is (as many files at once as the stage takes calls, one thread each: the stage's speed-up
+that any user of faster-whisper could have), and where the pipeline's time went: each step's own
 duration from Dagster's event log, summed over runs, and what lies outside any step. With two
 sizes or more, the ratio per extra call and what everything but transcription costs a run and a
 call.
@@ -53,15 +55,17 @@ def land(n_calls: int, folder: Path) -> tuple[list[Path], float]:
     return paths, sum(len(decode_audio(str(p))) / 16000 for p in paths)
 
 
-def raw_whisper(paths: list[Path], config: WhisperConfig, per_channel: bool = False) -> float:
+def raw_whisper(paths: list[Path], config: WhisperConfig, per_channel: bool = False, workers: int = 1) -> float:
     """Seconds for raw batched faster-whisper over the files (`benchmarks/transcription.py`'s
     "same settings" row): as they are (faster-whisper mixes a stereo file down to one voice
-    track), or each channel on its own (what speaker turns need)."""
+    track), one file after another as faster-whisper loads its model, or `workers` files side by
+    side on one thread each (tuned as the stage is); or each channel on its own (what speaker
+    turns need)."""
     from faster_whisper.audio import decode_audio
     from transcription import raw_transcribe, run_raw  # benchmarks/transcription.py
 
     if not per_channel:
-        return run_raw(paths, config, config.two_channel_chunk_s)[0]
+        return run_raw(paths, config, config.two_channel_chunk_s, workers)[0]
     started = time.perf_counter()
     for path in paths:
         for track in decode_audio(str(path), split_stereo=True):
@@ -115,15 +119,17 @@ def measure(work: Path, n_calls: int, repeats: int, config: WhisperConfig) -> di
     stereo = sum(1 for p in paths if '"channels"' in p.with_suffix(".json").read_text())
     print(f"{len(paths)} calls ({stereo} two-channel 8 kHz μ-law, the rest mono), {audio_s / 60:.1f} min of audio",
           flush=True)
-    pairs = []
+    pairs, workers = [], config.resolved_workers()
     for n in range(repeats):
         raw_s = raw_whisper(paths, config)
+        tuned_s = raw_whisper(paths, config, workers=workers) if workers > 1 else raw_s
         pipeline_s, steps = pipeline_once(work, work / f"landed-{n_calls}", f"{n_calls}-{n}")
-        pairs.append((raw_s, pipeline_s, steps))
-        print(f"  round {n + 1}: raw {raw_s:.1f} s, pipeline {pipeline_s:.1f} s, ratio {raw_s / pipeline_s:.2f}",
-              flush=True)
-    raw_s, pipeline_s, steps = min(pairs, key=lambda p: p[0] / p[1])
-    return dict(calls=n_calls, paths=paths, audio_s=audio_s, raw_s=raw_s, pipeline_s=pipeline_s, steps=steps)
+        pairs.append((raw_s, pipeline_s, steps, tuned_s))
+        print(f"  round {n + 1}: raw {raw_s:.1f} s (tuned {tuned_s:.1f} s), pipeline {pipeline_s:.1f} s, "
+              f"ratio {raw_s / pipeline_s:.2f} (against tuned {tuned_s / pipeline_s:.2f})", flush=True)
+    raw_s, pipeline_s, steps, tuned_s = min(pairs, key=lambda p: p[0] / p[1])
+    return dict(calls=n_calls, paths=paths, audio_s=audio_s, raw_s=raw_s, pipeline_s=pipeline_s, steps=steps,
+                tuned_s=tuned_s, workers=workers)
 
 
 def report(day: dict, per_channel_s: float | None) -> None:
@@ -131,11 +137,17 @@ def report(day: dict, per_channel_s: float | None) -> None:
     header = f"{day['calls']} calls (the round least in the pipeline's favour)"
     print(f"\n{header:44} {'seconds':>8} {'audio s/s':>9} {'ratio':>6}")
     print(f"{'raw faster-whisper, batched, same settings':44} {raw_s:8.1f} {audio_s / raw_s:9.1f} {1.0:6.2f}")
+    if day["workers"] > 1:
+        label = f"  the same, {day['workers']} files at once, 1 thread each"
+        print(f"{label:44} {day['tuned_s']:8.1f} {audio_s / day['tuned_s']:9.1f} {raw_s / day['tuned_s']:6.2f}")
     if per_channel_s:
         print(f"{'raw faster-whisper, each channel alone':44} {per_channel_s:8.1f} {audio_s / per_channel_s:9.1f} "
               f"{raw_s / per_channel_s:6.2f}")
     print(f"{'callcanon run (ingest -> marts, everything)':44} {pipeline_s:8.1f} {audio_s / pipeline_s:9.1f} "
           f"{raw_s / pipeline_s:6.2f}")
+    if day["workers"] > 1:
+        print(f"against raw tuned as the stage is ({day['workers']} files at once): "
+              f"{day['tuned_s'] / pipeline_s:.2f}")
     print("where the pipeline's time went (step durations from Dagster's event log):")
     for step, secs in sorted(steps.items(), key=lambda kv: -kv[1]):
         print(f"  {step:44} {secs:7.1f} s  {secs / pipeline_s:6.1%}")
@@ -164,8 +176,9 @@ def main() -> None:
 
         keys.init_all()
         config = WhisperConfig()
-        _batched(config.model, config.resolved_device(), config.resolved_compute_type())  # loaded before timing
-        print(f"model {config.model}, {os.cpu_count()} cores; "
+        for workers in {1, config.resolved_workers()}:  # loaded before timing
+            _batched(config.model, config.resolved_device(), config.resolved_compute_type(), workers)
+        print(f"model {config.model}, {os.cpu_count()} cores, the stage {config.resolved_workers()} calls at once; "
               f"raw and pipeline alternated {args.repeats}x per day size\n")
         days = [measure(work, n, args.repeats, config) for n in sorted(set(args.calls))]
         per_channel_s = raw_whisper(days[0]["paths"], config, per_channel=True) if args.per_channel else None
@@ -179,7 +192,8 @@ def main() -> None:
         rest = [d["pipeline_s"] - d["steps"].get("staged__transcripts", 0.0) for d in (small, big)]
         per_call = (rest[1] - rest[0]) / (big["calls"] - small["calls"])
         print(f"\nfrom {small['calls']} to {big['calls']} calls: raw +{extra_raw:.1f} s, "
-              f"pipeline +{extra_pipeline:.1f} s; ratio per extra call {extra_raw / extra_pipeline:.2f}; "
+              f"pipeline +{extra_pipeline:.1f} s; ratio per extra call {extra_raw / extra_pipeline:.2f} "
+              f"(against tuned raw {(big['tuned_s'] - small['tuned_s']) / extra_pipeline:.2f}); "
               f"everything but transcription: {rest[0] - per_call * small['calls']:.0f} s a run "
               f"+ {per_call:.2f} s a call")
     print("ratio: throughput relative to raw faster-whisper on the files as they are, same run (target >= 0.9).")

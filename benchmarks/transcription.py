@@ -104,12 +104,14 @@ def run_stage(landing: Path, root: Path, config: WhisperConfig) -> tuple[float, 
     return audio_s, elapsed, texts
 
 
-def raw_transcribe(audio, config: WhisperConfig, chunk_s: int | None) -> str:
+def raw_transcribe(audio, config: WhisperConfig, chunk_s: int | None, workers: int = 1) -> str:
     """Raw batched faster-whisper with the stage's model and decoding settings on a file or an
-    array. `chunk_s`: the stage's chunk length for this layout; None for faster-whisper's default."""
+    array. `chunk_s`: the stage's chunk length for this layout; None for faster-whisper's default.
+    `workers` 1: the model as faster-whisper loads it (its own thread count); more: one thread
+    per model worker, as the stage loads it."""
     from faster_whisper.vad import VadOptions
 
-    pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type())
+    pipeline = _batched(config.model, config.resolved_device(), config.resolved_compute_type(), workers)
     extra = dict(chunk_length=chunk_s, vad_parameters=VadOptions(max_speech_duration_s=chunk_s),
                  without_timestamps=not config.timestamps) if chunk_s else {}
     segments, _ = pipeline.transcribe(
@@ -118,10 +120,16 @@ def raw_transcribe(audio, config: WhisperConfig, chunk_s: int | None) -> str:
     return " ".join(s.text.strip() for s in segments)
 
 
-def run_raw(paths: list[Path], config: WhisperConfig, chunk_s: int | None) -> tuple[float, dict[str, str]]:
-    texts, started = {}, time.perf_counter()
-    for path in paths:
-        texts[path.stem] = raw_transcribe(str(path), config, chunk_s)
+def run_raw(paths: list[Path], config: WhisperConfig, chunk_s: int | None,
+            workers: int = 1) -> tuple[float, dict[str, str]]:
+    """Seconds and texts for raw faster-whisper over the files: one after another, or with
+    `workers` > 1 that many side by side on one thread each (raw tuned as the stage runs calls)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        texts = pool.map(lambda path: raw_transcribe(str(path), config, chunk_s, workers), paths)
+        texts = dict(zip([p.stem for p in paths], texts))
     return time.perf_counter() - started, texts
 
 

@@ -68,6 +68,9 @@ def test_every_step_job_validates_and_only_the_warehouse_steps_are_pinned(data_e
         if step in WORKER_STEPS:  # anywhere; no warehouse volume; no pseudonym key
             assert not pod.get("nodeSelector") and not pod.get("volumes") and not container.get("volumeMounts")
             assert secrets == {"callcanon-audio-key"}, step
+            # Calls decoded at once = the cores the pod asks for (a pod sees its node's cores).
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            assert env.get("CALLCANON_WHISPER_WORKERS") == container["resources"]["requests"]["cpu"], step
         else:
             assert pod["nodeSelector"] == {"callcanon/warehouse": "true"}, step
             assert [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]] == ["callcanon-data"]

@@ -90,33 +90,37 @@ def _transcripts(conn) -> dict[str, str]:
 
 def test_a_worker_killed_mid_call_leaves_nothing_the_loader_takes_and_a_rerun_completes(landed):
     conn, staging, tmp_path = landed
-    # SIGKILL while the worker is on its second call: the first is staged whole, the second not at all.
+    # SIGKILL once the worker has staged its first call, while it is on others (it transcribes
+    # calls side by side, `WhisperConfig.workers`, so which finishes first is not fixed): what
+    # is staged is whole, the calls it was on are not staged at all.
     _run_worker(tmp_path, staging, kill_at="staged 1/3")
-    assert [c for c, _ in staging.staged(DAY, TRANSCRIPTS)] == ["call-a"]
+    first = [c for c, _ in staging.staged(DAY, TRANSCRIPTS)]
+    assert 1 <= len(first) < len(CALLS)
+    rest = sorted(set(CALLS) - set(first))
     # A worker killed while writing leaves a `*.partial` (write-then-rename): simulate one, cut short.
-    half = staging.path(DAY, TRANSCRIPTS, "call-b")
+    half = staging.path(DAY, TRANSCRIPTS, rest[0])
     half = half.with_name(half.name + ".partial")
     half.write_bytes(b"\x00" * 40)
-    fresh = staging.path(DAY, TRANSCRIPTS, "call-c").with_name("call-c.json.sealed.partial")
+    fresh = staging.path(DAY, TRANSCRIPTS, "call-d").with_name("call-d.json.sealed.partial")
     fresh.write_bytes(b"\x00" * 40)  # one a worker may still be writing
     os.utime(half, (time.time() - 7200,) * 2)
-    assert staged.stage_redactions(staging, DAY, Pseudonymiser.detector(), tmp_path / "redacted").staged == 1
+    assert staged.stage_redactions(staging, DAY, Pseudonymiser.detector(), tmp_path / "redacted").staged == len(first)
 
     out = load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
-    assert list(_transcripts(conn)) == ["call-a"] and not out.broken
+    assert list(_transcripts(conn)) == sorted(first) and not out.broken
     # Loaded and removed; the old half file removed unread; the young one left to its writer.
     assert list((staging.day(DAY) / TRANSCRIPTS).iterdir()) == [fresh]
     fresh.unlink()
     assert not conn.execute("SELECT count(*) FROM casework.quarantine").fetchone()[0]
 
-    # The next run: ingest writes the manifest again (call-a now has its transcript), a worker finishes.
+    # The next run: ingest writes the manifest again (the first calls now have transcripts), a worker finishes.
     assert staged.write_manifest(conn, staging, DAY) == 3
     assert "worker done" in _run_worker(tmp_path, staging)
-    assert [c for c, _ in staging.staged(DAY, TRANSCRIPTS)] == ["call-b", "call-c"]  # call-a cached
-    first = _transcripts(conn)["call-a"]
+    assert sorted(c for c, _ in staging.staged(DAY, TRANSCRIPTS)) == rest  # the first ones cached
+    before = _transcripts(conn)
     load_staged(conn, staging, DAY, tmp_path / "quarantine", tmp_path / "redacted")
     loaded = _transcripts(conn)
-    assert list(loaded) == ["call-a", "call-b", "call-c"] and loaded["call-a"] == first
+    assert list(loaded) == ["call-a", "call-b", "call-c"] and all(loaded[c] == before[c] for c in first)
     texts = conn.execute("SELECT count(*) FROM casework.words").fetchone()[0]
     assert texts > 10
 

@@ -18,6 +18,7 @@ import pytest
 from assets import audio, ingest, keys, warehouse
 from assets.audio.vault import AudioVault
 from assets.ingest.untrusted import label
+from assets.sealed_text import TRANSCRIPT
 from assets.synthetic import demo_calls as demo_data
 from assets.transcription.stage import transcribe_date
 from assets.transcription.whisper import WhisperConfig, is_repetition_loop, transcribe_audio
@@ -229,3 +230,41 @@ def test_probe_refuses_a_file_that_is_not_audio(tmp_path):
     with pytest.raises(audio.AudioProblem) as err:
         audio.probe(path)
     assert err.value.reason == "undecodable_audio"
+
+
+SIDE_BY_SIDE = {
+    "ward": ("wav-ulaw", True, [("staff", "Complaints line, how can I help?"),
+                                 ("caller", "I waited all night for pain relief on the ward.")]),
+    "letter": ("wav-ulaw", True, [("staff", "Complaints line."),
+                                   ("caller", "Nobody told me my appointment was cancelled.")]),
+    "nurse": ("wav", False, [("staff", "Hello, complaints."),
+                              ("caller", "The nurse was rude to my mother on the ward.")]),
+}
+
+
+def test_calls_transcribed_side_by_side_keep_their_own_words_and_times(tmp_path):
+    """A day's calls are transcribed several at once (`WhisperConfig.workers`, one core each):
+    no call takes another's words or word times, and how many at once is not in the cache key,
+    so a deployment that changes it does not transcribe its calls again."""
+    landing, conn = tmp_path / "landing", duckdb.connect(str(tmp_path / "wh.duckdb"))
+    landing.mkdir()
+    for call_id, (fmt, stereo, turns) in SIDE_BY_SIDE.items():
+        demo_data.write_audio(demo_data.render_tracks(turns), landing / call_id, fmt, 8000 if stereo else 16000, stereo)
+        (landing / f"{call_id}.json").write_text(_sidecar(call_id, **({"channels": ROLES} if stereo else {})))
+    warehouse.ensure_schema(conn)
+    ingest.ingest_date(conn, landing, tmp_path / "store", tmp_path / "q", DAY, VAULT, sidecar_grace_s=0)
+    result = transcribe_date(conn, DAY, VAULT, WhisperConfig(workers=3))
+    assert result.transcribed == 3 and not result.quarantined
+    said = {"ward": "pain relief", "letter": "appointment", "nurse": "rude"}
+    for call_id, text in conn.execute("SELECT call_id, text FROM casework.transcripts").fetchall():
+        heard = VAULT.text.open(text, call_id, TRANSCRIPT).lower()
+        assert said[call_id] in heard and not [w for c, w in said.items() if c != call_id and w in heard], heard
+    # Every word inside its own call and in order within its segment.
+    rows = conn.execute("SELECT w.call_id, w.seg_idx, w.start_s, w.end_s, t.duration_s FROM casework.words w "
+                        "JOIN casework.transcripts t USING (call_id) ORDER BY 1, 2, w.word_idx").fetchall()
+    assert rows and all(0 <= start <= end <= duration + 0.5 for _, _, start, end, duration in rows)
+    for (call, seg, start, _, _), (call2, seg2, start2, _, _) in zip(rows, rows[1:]):
+        assert (call, seg) != (call2, seg2) or start <= start2
+    assert WhisperConfig(workers=1).cache_key("ab", ROLES) == WhisperConfig(workers=4).cache_key("ab", ROLES)
+    assert transcribe_date(conn, DAY, VAULT, WhisperConfig(workers=1)).cached == 3
+    conn.close()

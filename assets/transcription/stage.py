@@ -4,11 +4,13 @@ transcribing them with no warehouse connection open, and writing the results in 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from assets import audio, locations, warehouse
 from assets.sealed_text import TRANSCRIPT, segment_place, word_place
-from assets.transcription.whisper import WhisperConfig, transcribe_audio
+from assets.transcription.whisper import WhisperConfig, model_for, transcribe_audio
 
 
 @dataclass
@@ -96,24 +98,50 @@ def transcribe_call(call_date, call: tuple, vault, config: WhisperConfig, seal) 
                 elapsed_s=t.elapsed_s)
 
 
+def _rows_or_problem(call_date, call: tuple, vault, config: WhisperConfig, seal) -> dict | audio.AudioProblem:
+    try:
+        return transcribe_call(call_date, call, vault, config, seal)
+    except audio.AudioProblem as problem:
+        return problem
+
+
+def each_transcribed(call_date, calls: list[tuple], vault, config: WhisperConfig,
+                     seal) -> Iterator[tuple[tuple, dict | audio.AudioProblem]]:
+    """Each call with its rows (or the `AudioProblem` that stopped it) as soon as it is done,
+    `config.resolved_workers()` calls at a time on threads of this process (the decoder and the
+    audio work release the GIL), so a caller can keep each result at once: a process that dies
+    loses only the calls it was on. Anything else raised is raised here."""
+    workers = min(config.resolved_workers(), len(calls))
+    if workers <= 1:
+        for call in calls:
+            yield call, _rows_or_problem(call_date, call, vault, config, seal)
+        return
+    model_for(config)  # loaded once, before the threads share it
+    with ThreadPoolExecutor(workers, thread_name_prefix="transcribe") as pool:
+        futures = {pool.submit(_rows_or_problem, call_date, call, vault, config, seal): call for call in calls}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()  # a failure stops the calls not yet started
+
+
 def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig = WhisperConfig(),
                      log=None) -> Transcribed:
     """The expensive part, with no warehouse connection open, so transcription of other dates
     can run in other processes meanwhile (the warehouse file allows one writer process)."""
     out = Transcribed()
     seal = vault.text.seal  # casework text is stored sealed, cell by cell
-    for i, call in enumerate(calls, 1):
-        if cache_key(call, config) == call[4]:
-            out.result.cached += 1
-            continue
-        try:
-            rows = transcribe_call(call_date, call, vault, config, seal)
-        except audio.AudioProblem as problem:
-            out.add_problem(call[0], call[1], problem)
+    todo = [call for call in calls if cache_key(call, config) != call[4]]
+    out.result.cached = len(calls) - len(todo)
+    for i, (call, rows) in enumerate(each_transcribed(call_date, todo, vault, config, seal), 1):
+        if isinstance(rows, audio.AudioProblem):
+            out.add_problem(call[0], call[1], rows)
             continue
         out.add(rows)
         if log:
-            log(f"transcribed {i}/{len(calls)} calls, {out.result.audio_seconds / 3600:.3f} h audio, "
+            log(f"transcribed {i}/{len(todo)} calls, {out.result.audio_seconds / 3600:.3f} h audio, "
                 f"RTF {out.result.real_time_factor:.3f}")
     return out
 

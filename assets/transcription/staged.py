@@ -16,11 +16,7 @@ from assets import audio, locations, warehouse
 from assets.audio.redaction import TimedWord, redact_call
 from assets.sealed_text import TRANSCRIPT, word_place
 from assets.staging import PROBLEMS, REDACTED, TRANSCRIPTS, StagedFileBroken, Staging
-from assets.transcription.stage import (
-    cache_key,
-    pending_calls,
-    transcribe_call,
-)
+from assets.transcription.stage import cache_key, each_transcribed, pending_calls
 from assets.transcription.whisper import WhisperConfig
 
 _MANIFEST_FIELDS = ("call_id", "audio_path", "audio_sha256", "channels", "cache_key", "direction")
@@ -74,29 +70,32 @@ def _as_call(c: dict) -> tuple:
 
 
 def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = WhisperConfig(), log=None) -> StagedRun:
-    """Transcribe the manifest's calls and stage each one as soon as it is done, so a worker that
-    dies loses only the call it was on. A call whose transcript already has this cache key is
-    skipped, and so is one already staged with it (a re-run after a killed worker)."""
+    """Transcribe the manifest's calls (`config.workers` at a time) and stage each one as soon as
+    it is done, so a worker that dies loses only the calls it was on. A call whose transcript
+    already has this cache key is skipped, and so is one already staged with it (a re-run after
+    a killed worker)."""
     calls = staging.manifest(call_date)
     run = StagedRun(manifest=calls is not None)
-    seal = staging.vault.text.seal
-    for i, c in enumerate(calls or [], 1):
-        call = _as_call(c)
-        key = cache_key(call, config)
+    todo = []
+    for c in calls or []:
+        key = cache_key(_as_call(c), config)
         path = staging.path(call_date, TRANSCRIPTS, c["call_id"])
         if key == c["cache_key"]:
             run.cached += 1
             locations.remove(str(path))  # an older run's result, which the stored one replaces
-            continue
-        if path.exists() and _staged_key(staging, TRANSCRIPTS, path, c["call_id"]) == key:
+        elif path.exists() and _staged_key(staging, TRANSCRIPTS, path, c["call_id"]) == key:
             run.already_staged += 1
-            continue
-        try:
-            rows = transcribe_call(call_date, call, staging.vault, config, seal)
-        except audio.AudioProblem as problem:
+        else:
+            todo.append(_as_call(c))
+    listed = {c["call_id"]: c for c in calls or []}
+    for i, (call, rows) in enumerate(each_transcribed(call_date, todo, staging.vault, config,
+                                                      staging.vault.text.seal), 1):
+        c = listed[call[0]]
+        if isinstance(rows, audio.AudioProblem):
             staging.put(call_date, PROBLEMS, c["call_id"], dict(
-                stage="transcribe", reason=problem.reason, detail=problem.detail, audio_path=c["audio_path"]))
-            locations.remove(str(path))  # an older result of the same call must not be loaded instead
+                stage="transcribe", reason=rows.reason, detail=rows.detail, audio_path=c["audio_path"]))
+            # an older result of the same call must not be loaded instead
+            locations.remove(str(staging.path(call_date, TRANSCRIPTS, c["call_id"])))
             run.problems += 1
             continue
         staging.put(call_date, TRANSCRIPTS, c["call_id"], rows)
@@ -105,7 +104,7 @@ def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = Whisp
         run.audio_seconds += rows["duration_s"]
         run.elapsed_s += rows["elapsed_s"]
         if log:
-            log(f"staged {i}/{len(calls)} calls, {run.audio_seconds / 3600:.3f} h audio")
+            log(f"staged {i}/{len(todo)} calls, {run.audio_seconds / 3600:.3f} h audio")
     return run
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import threading
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -53,6 +55,13 @@ class WhisperConfig:
     # batched in 8-s chunks and 14.9 % for raw faster-whisper's best setting; batched 15-s chunks
     # with timestamps 16.0 % against raw sequential's 12.3 % (tests/test_real_speech.py's words).
     mono_batch_size: int = 1
+    # Calls transcribed at once, each decoding on one core (CTranslate2 `num_workers`, one thread
+    # apiece); 0: one per core this process may use. tiny.en's steps are too small to share a
+    # call between cores: measured on 2 cores (issue 23, 12 mono calls, sequential decoding) 35.6 s
+    # with faster-whisper's default threads, 36.9 s on 2 threads, 24.4 s on one, and 14.3 s for
+    # two calls at once on one thread each. Like the device, it is not in the cache key: thread
+    # counts change only floating-point rounding (1 of 8 mono calls differed, in a digit run).
+    workers: int = 0
     language: str = "en"
     no_speech_threshold: float = 0.6
     diarize_mono: bool = True  # mono calls: staff and caller turns from the audio (`diarization`)
@@ -65,6 +74,11 @@ class WhisperConfig:
 
         return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
+    def resolved_workers(self) -> int:
+        if self.workers:
+            return self.workers
+        return 1 if self.resolved_device() == "cuda" else usable_cores()
+
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":
             return self.compute_type
@@ -73,25 +87,55 @@ class WhisperConfig:
     def cache_key(self, audio_sha256: str, channels: dict | None) -> str:
         settings = {**asdict(self), "device": None, "logic": LOGIC_VERSION,
                     "compute_type": self.resolved_compute_type(), "channels": channels}
+        del settings["workers"]  # how many calls at once: the same transcript, up to rounding
         if not self.timestamps:  # the setting's default: transcripts keyed before it existed stay valid
             del settings["timestamps"]
         blob = json.dumps(settings, sort_keys=True) + audio_sha256
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
+def usable_cores() -> int:
+    """The cores this process may use: its CPU affinity, capped by a container's CPU quota
+    (cgroup v2 `cpu.max`, which a Kubernetes CPU limit sets and the affinity does not show)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
 @lru_cache(maxsize=4)
-def load_model(model: str, device: str, compute_type: str):
-    """Loaded once per process: loading dominates short calls otherwise."""
+def load_model(model: str, device: str, compute_type: str, workers: int = 1):
+    """Loaded once per process: loading dominates short calls otherwise. With `workers` > 1 on
+    the CPU, that many calls decode at once on one thread each (`WhisperConfig.workers`)."""
     from faster_whisper import WhisperModel
 
-    return WhisperModel(resolve_model(model), device=device, compute_type=compute_type)
+    threads = dict(cpu_threads=1, num_workers=workers) if device == "cpu" and workers > 1 else {}
+    return WhisperModel(resolve_model(model), device=device, compute_type=compute_type, **threads)
 
 
-@lru_cache(maxsize=4)
-def _batched(model: str, device: str, compute_type: str):
+_per_thread = threading.local()
+
+
+def _batched(model: str, device: str, compute_type: str, workers: int = 1):
+    """A batched pipeline over the shared model, one per thread: it keeps the time of the last
+    word of the call it is on, which two calls at once would overwrite in each other."""
     from faster_whisper import BatchedInferencePipeline
 
-    return BatchedInferencePipeline(load_model(model, device, compute_type))
+    pipelines = _per_thread.__dict__.setdefault("pipelines", {})
+    key = (model, device, compute_type, workers)
+    if key not in pipelines:
+        pipelines[key] = BatchedInferencePipeline(load_model(*key))
+    return pipelines[key]
+
+
+def model_for(config: WhisperConfig):
+    """The loaded model for these settings (what the stage loads before its calls start)."""
+    return load_model(config.model, config.resolved_device(), config.resolved_compute_type(),
+                      config.resolved_workers())
 
 
 _REPEAT = re.compile(r"\b((?:\w+\W+){1,4}?)\1{4,}", re.IGNORECASE)
@@ -117,7 +161,7 @@ def _compression_ratio(text: str) -> float:
 
 def transcribe_channel(samples, config: WhisperConfig, speaker: str, chunk_s: int | None = None,
                        batch_size: int | None = None) -> tuple[list[Segment], dict[str, int], str]:
-    device, compute = config.resolved_device(), config.resolved_compute_type()
+    device, compute, workers = config.resolved_device(), config.resolved_compute_type(), config.resolved_workers()
     common = dict(language=config.language, beam_size=config.beam_size, word_timestamps=True,
                   condition_on_previous_text=False, vad_filter=True,
                   no_speech_threshold=config.no_speech_threshold)
@@ -125,12 +169,12 @@ def transcribe_channel(samples, config: WhisperConfig, speaker: str, chunk_s: in
     if batch_size > 1:
         from faster_whisper.vad import VadOptions
 
-        raw, info = _batched(config.model, device, compute).transcribe(
+        raw, info = _batched(config.model, device, compute, workers).transcribe(
             samples, batch_size=batch_size, chunk_length=chunk_s or config.chunk_s,
             without_timestamps=not config.timestamps,
             vad_parameters=VadOptions(max_speech_duration_s=chunk_s or config.chunk_s), **common)
     else:
-        raw, info = load_model(config.model, device, compute).transcribe(samples, **common)
+        raw, info = load_model(config.model, device, compute, workers).transcribe(samples, **common)
     kept, dropped = [], {"no_speech": 0, "repetition": 0}
     for s in raw:
         text = s.text.strip()

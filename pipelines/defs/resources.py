@@ -47,6 +47,7 @@ class WhisperSettings(dg.ConfigurableResource):
     beam_size: int = transcribe.WhisperConfig.beam_size
     batch_size: int = transcribe.WhisperConfig.batch_size
     mono_batch_size: int = transcribe.WhisperConfig.mono_batch_size
+    workers: int = transcribe.WhisperConfig.workers
     chunk_s: int = transcribe.WhisperConfig.chunk_s
     two_channel_chunk_s: int = transcribe.WhisperConfig.two_channel_chunk_s
     timestamps: bool = transcribe.WhisperConfig.timestamps
@@ -58,13 +59,14 @@ class WhisperSettings(dg.ConfigurableResource):
         given = {"model": s.whisper_model, "device": s.whisper_device, "batch_size": s.whisper_batch_size,
                  "chunk_s": s.whisper_chunk_s, "two_channel_chunk_s": s.whisper_two_channel_chunk_s,
                  "max_call_minutes": s.max_call_minutes, "diarize_mono": s.diarize_mono,
-                 "mono_batch_size": s.whisper_mono_batch_size}
+                 "mono_batch_size": s.whisper_mono_batch_size, "workers": s.whisper_workers}
         return cls(**{k: v for k, v in given.items() if v is not None})
 
     def config(self) -> transcribe.WhisperConfig:
         return transcribe.WhisperConfig(
             model=self.model, device=self.device, compute_type=self.compute_type,
             beam_size=self.beam_size, batch_size=self.batch_size, mono_batch_size=self.mono_batch_size,
+            workers=self.workers,
             chunk_s=self.chunk_s,
             two_channel_chunk_s=self.two_channel_chunk_s, timestamps=self.timestamps,
             max_call_minutes=self.max_call_minutes, diarize_mono=self.diarize_mono,
