@@ -195,7 +195,8 @@ def main() -> None:
     config = WhisperConfig(model=args.model, batch_size=args.batch_size, chunk_s=args.chunk_s,
                            two_channel_chunk_s=args.two_channel_chunk_s)
     resolve_model(config.model)
-    _batched(config.model, config.resolved_device(), config.resolved_compute_type())  # load before timing
+    for workers in {1, config.resolved_workers()}:  # loaded before timing: raw's, and the stage's (`model_for`)
+        _batched(config.model, config.resolved_device(), config.resolved_compute_type(), workers)
     real_speech_section(config)
     if args.real_only:
         return
@@ -212,12 +213,14 @@ def main() -> None:
             paths = sorted(p for p in landing.iterdir() if p.suffix == ".wav")
             chunk_s = config.two_channel_chunk_s if "stereo" in name else config.chunk_s
             raw_s, raw_texts = run_raw(paths, config, chunk_s)
+            tuned_s, tuned_texts = run_raw(paths, config, chunk_s, config.resolved_workers())
             default_s, default_texts = run_raw(paths, config, None)
             audio_s, stage_s, stage_texts = run_stage(landing, root, config)
             ids = sorted(refs)
             base = audio_s / raw_s
             rows = [
                 ("raw faster-whisper (same)", raw_texts, raw_s),
+                (f"  same, {config.resolved_workers()} files at once", tuned_texts, tuned_s),
                 ("raw faster-whisper (defaults)", default_texts, default_s),
                 ("callcanon stage", stage_texts, stage_s),
             ]

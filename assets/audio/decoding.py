@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import io
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -85,6 +87,29 @@ def probe(source: Source, max_call_s: float = DEFAULT_MAX_CALL_MINUTES * 60) -> 
     return info
 
 
+_freezing = threading.Lock()
+_decoding = 0
+
+
+@contextmanager
+def _heap_frozen():
+    """`gc.freeze()` for as long as any thread decodes: freeze and unfreeze act on the whole
+    process, so with calls decoded side by side one thread's unfreeze would otherwise undo the
+    other's freeze in the middle of its decode."""
+    global _decoding
+    with _freezing:
+        if not _decoding:
+            gc.freeze()
+        _decoding += 1
+    try:
+        yield
+    finally:
+        with _freezing:
+            _decoding -= 1
+            if not _decoding:
+                gc.unfreeze()
+
+
 def decode(source: Source, info: AudioInfo, split_channels: bool) -> list[np.ndarray]:
     """16 kHz float32 mono arrays: one per channel when asked and the file is stereo.
 
@@ -94,17 +119,15 @@ def decode(source: Source, info: AudioInfo, split_channels: bool) -> list[np.nda
     decode are frozen out of that collection, so it scans only what the decode made."""
     from faster_whisper.audio import decode_audio
 
-    gc.freeze()
     try:
-        if split_channels and info.channels == 2:
-            left, right = decode_audio(_opened(source), sampling_rate=SAMPLE_RATE, split_stereo=True)
-            channels = [left, right]
-        else:
-            channels = [decode_audio(_opened(source), sampling_rate=SAMPLE_RATE)]
+        with _heap_frozen():
+            if split_channels and info.channels == 2:
+                left, right = decode_audio(_opened(source), sampling_rate=SAMPLE_RATE, split_stereo=True)
+                channels = [left, right]
+            else:
+                channels = [decode_audio(_opened(source), sampling_rate=SAMPLE_RATE)]
     except (av.error.FFmpegError, ValueError) as exc:
         raise AudioProblem("undecodable_audio", f"decoding failed ({type(exc).__name__})") from exc
-    finally:
-        gc.unfreeze()
     _check(channels, info)
     return channels
 

@@ -4,9 +4,10 @@ transcribing them with no warehouse connection open, and writing the results in 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assets import audio, locations, warehouse
 from assets.sealed_text import TRANSCRIPT, segment_place, word_place
@@ -42,7 +43,7 @@ class Transcribed:
         self.done.append(rows["transcript"]["call_id"])
         self.result.transcribed += 1
         self.result.audio_seconds += rows["duration_s"]
-        self.result.elapsed_s += rows["elapsed_s"]
+        self.result.elapsed_s += rows["elapsed_s"]  # each call's own time; `transcribe_calls` puts the wall clock
         self.transcripts.append(rows["transcript"])
         self.segments.extend(rows["segments"])
         self.words.extend(rows["words"])
@@ -111,20 +112,21 @@ def each_transcribed(call_date, calls: list[tuple], vault, config: WhisperConfig
     `config.resolved_workers()` calls at a time on threads of this process (the decoder and the
     audio work release the GIL), so a caller can keep each result at once: a process that dies
     loses only the calls it was on. Anything else raised is raised here."""
-    workers = min(config.resolved_workers(), len(calls))
-    if workers <= 1:
+    config = replace(config, workers=config.resolved_workers())  # decided once: one model for the run
+    if min(config.workers, len(calls)) <= 1:
         for call in calls:
             yield call, _rows_or_problem(call_date, call, vault, config, seal)
         return
     model_for(config)  # loaded once, before the threads share it
-    with ThreadPoolExecutor(workers, thread_name_prefix="transcribe") as pool:
-        futures = {pool.submit(_rows_or_problem, call_date, call, vault, config, seal): call for call in calls}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        finally:
-            for future in futures:
-                future.cancel()  # a failure stops the calls not yet started
+    pool = ThreadPoolExecutor(min(config.workers, len(calls)), thread_name_prefix="transcribe")
+    futures = {pool.submit(_rows_or_problem, call_date, call, vault, config, seal): call for call in calls}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        # On a failure (or a consumer that stops) the calls not started are dropped and nothing
+        # waits for those in flight: their results are not kept, and a re-run does them again.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig = WhisperConfig(),
@@ -135,11 +137,13 @@ def transcribe_calls(call_date, calls: list[tuple], vault, config: WhisperConfig
     seal = vault.text.seal  # casework text is stored sealed, cell by cell
     todo = [call for call in calls if cache_key(call, config) != call[4]]
     out.result.cached = len(calls) - len(todo)
+    started = time.perf_counter()
     for i, (call, rows) in enumerate(each_transcribed(call_date, todo, vault, config, seal), 1):
         if isinstance(rows, audio.AudioProblem):
             out.add_problem(call[0], call[1], rows)
             continue
         out.add(rows)
+        out.result.elapsed_s = time.perf_counter() - started  # the wall clock: calls overlap
         if log:
             log(f"transcribed {i}/{len(todo)} calls, {out.result.audio_seconds / 3600:.3f} h audio, "
                 f"RTF {out.result.real_time_factor:.3f}")

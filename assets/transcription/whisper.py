@@ -96,14 +96,21 @@ class WhisperConfig:
 
 def usable_cores() -> int:
     """The cores this process may use: its CPU affinity, capped by a container's CPU quota
-    (cgroup v2 `cpu.max`, which a Kubernetes CPU limit sets and the affinity does not show)."""
+    (cgroup v2 `cpu.max` or v1 `cpu.cfs_quota_us`, which a Kubernetes CPU limit sets and the
+    affinity does not show). A quota set on a parent group is not seen: set the workers then."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    try:
-        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, int(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
+    for quota_file, period_file in (("/sys/fs/cgroup/cpu.max", None),
+                                    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+        try:
+            with open(quota_file) as f:
+                quota, *rest = f.read().split()
+            if period_file:
+                with open(period_file) as f:
+                    rest = f.read().split()
+            if quota not in ("max", "-1"):
+                cores = min(cores, max(1, int(int(quota) / int(rest[0]))))
+        except (OSError, ValueError, IndexError):
+            continue
     return max(1, cores)
 
 

@@ -48,7 +48,7 @@ def transcribe(audio_files: tuple[Path, ...], model: str | None, channels: str |
     from assets.audio.decoding import AudioProblem
     from assets.transcription.whisper import WhisperConfig, transcribe_audio
 
-    config = WhisperConfig()
+    config = WhisperConfig(workers=1)  # one file at a time: the model on faster-whisper's own threads
     if model:
         config = replace(config, model=model)
     if batch_size:
