@@ -113,12 +113,13 @@ def each_transcribed(call_date, calls: list[tuple], vault, config: WhisperConfig
     audio work release the GIL), so a caller can keep each result at once: a process that dies
     loses only the calls it was on. Anything else raised is raised here."""
     config = replace(config, workers=config.resolved_workers())  # decided once: one model for the run
-    if min(config.workers, len(calls)) <= 1:
+    at_once = min(config.workers, len(calls))
+    if at_once <= 1:
         for call in calls:
             yield call, _rows_or_problem(call_date, call, vault, config, seal)
         return
     model_for(config)  # loaded once, before the threads share it
-    pool = ThreadPoolExecutor(min(config.workers, len(calls)), thread_name_prefix="transcribe")
+    pool = ThreadPoolExecutor(at_once, thread_name_prefix="transcribe")
     futures = {pool.submit(_rows_or_problem, call_date, call, vault, config, seal): call for call in calls}
     try:
         for future in as_completed(futures):

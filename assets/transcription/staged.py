@@ -78,29 +78,28 @@ def stage_transcripts(staging: Staging, call_date, config: WhisperConfig = Whisp
     calls = staging.manifest(call_date)
     run = StagedRun(manifest=calls is not None)
     todo = []
-    for c in calls or []:
-        key = cache_key(_as_call(c), config)
-        path = staging.path(call_date, TRANSCRIPTS, c["call_id"])
-        if key == c["cache_key"]:
+    for call in map(_as_call, calls or []):
+        key, path = cache_key(call, config), staging.path(call_date, TRANSCRIPTS, call[0])
+        if key == call[4]:
             run.cached += 1
             locations.remove(str(path))  # an older run's result, which the stored one replaces
-        elif path.exists() and _staged_key(staging, TRANSCRIPTS, path, c["call_id"]) == key:
+        elif path.exists() and _staged_key(staging, TRANSCRIPTS, path, call[0]) == key:
             run.already_staged += 1
         else:
-            todo.append(_as_call(c))
-    listed, started = {c["call_id"]: c for c in calls or []}, time.perf_counter()
+            todo.append(call)
+    started = time.perf_counter()
     for i, (call, rows) in enumerate(each_transcribed(call_date, todo, staging.vault, config,
                                                       staging.vault.text.seal), 1):
-        c = listed[call[0]]
+        call_id, audio_path = call[0], call[1]
         if isinstance(rows, audio.AudioProblem):
-            staging.put(call_date, PROBLEMS, c["call_id"], dict(
-                stage="transcribe", reason=rows.reason, detail=rows.detail, audio_path=c["audio_path"]))
+            staging.put(call_date, PROBLEMS, call_id, dict(
+                stage="transcribe", reason=rows.reason, detail=rows.detail, audio_path=audio_path))
             # an older result of the same call must not be loaded instead
-            locations.remove(str(staging.path(call_date, TRANSCRIPTS, c["call_id"])))
+            locations.remove(str(staging.path(call_date, TRANSCRIPTS, call_id)))
             run.problems += 1
             continue
-        staging.put(call_date, TRANSCRIPTS, c["call_id"], rows)
-        locations.remove(str(staging.path(call_date, PROBLEMS, c["call_id"])))  # a problem since resolved
+        staging.put(call_date, TRANSCRIPTS, call_id, rows)
+        locations.remove(str(staging.path(call_date, PROBLEMS, call_id)))  # a problem since resolved
         run.staged += 1
         run.audio_seconds += rows["duration_s"]
         run.elapsed_s = time.perf_counter() - started  # the wall clock: calls overlap

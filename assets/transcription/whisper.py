@@ -139,10 +139,13 @@ def _batched(model: str, device: str, compute_type: str, workers: int = 1):
     return pipelines[key]
 
 
+def _model_key(config: WhisperConfig) -> tuple[str, str, str, int]:
+    return config.model, config.resolved_device(), config.resolved_compute_type(), config.resolved_workers()
+
+
 def model_for(config: WhisperConfig):
     """The loaded model for these settings (what the stage loads before its calls start)."""
-    return load_model(config.model, config.resolved_device(), config.resolved_compute_type(),
-                      config.resolved_workers())
+    return load_model(*_model_key(config))
 
 
 _REPEAT = re.compile(r"\b((?:\w+\W+){1,4}?)\1{4,}", re.IGNORECASE)
@@ -168,7 +171,6 @@ def _compression_ratio(text: str) -> float:
 
 def transcribe_channel(samples, config: WhisperConfig, speaker: str, chunk_s: int | None = None,
                        batch_size: int | None = None) -> tuple[list[Segment], dict[str, int], str]:
-    device, compute, workers = config.resolved_device(), config.resolved_compute_type(), config.resolved_workers()
     common = dict(language=config.language, beam_size=config.beam_size, word_timestamps=True,
                   condition_on_previous_text=False, vad_filter=True,
                   no_speech_threshold=config.no_speech_threshold)
@@ -176,12 +178,12 @@ def transcribe_channel(samples, config: WhisperConfig, speaker: str, chunk_s: in
     if batch_size > 1:
         from faster_whisper.vad import VadOptions
 
-        raw, info = _batched(config.model, device, compute, workers).transcribe(
+        raw, info = _batched(*_model_key(config)).transcribe(
             samples, batch_size=batch_size, chunk_length=chunk_s or config.chunk_s,
             without_timestamps=not config.timestamps,
             vad_parameters=VadOptions(max_speech_duration_s=chunk_s or config.chunk_s), **common)
     else:
-        raw, info = load_model(config.model, device, compute, workers).transcribe(samples, **common)
+        raw, info = model_for(config).transcribe(samples, **common)
     kept, dropped = [], {"no_speech": 0, "repetition": 0}
     for s in raw:
         text = s.text.strip()
