@@ -11,12 +11,12 @@ Reported (targets from issue 19):
 - stock BERTopic (UMAP + HDBSCAN defaults, same embeddings) on the same transcribed caller text;
 - labels, and whether every label word is a readable word;
 - the incremental scenario: `--days` days of `--per-day` calls, then a day of 20 calls from
-  four service areas about lost property (no taxonomy theme names it) and a day about pain
-  relief (the taxonomy's "pain management"): which theme-days the marts flag (target: those
-  two, labelled by what they are; zero others);
+  four service areas about a kind no taxonomy theme names (lost property; car parking in the
+  fresh file) and a day about pain relief (the taxonomy's "pain management"): which theme-days
+  the marts flag (target: those two, labelled by what they are; zero others);
 - time: the whole run, and the theme stage's share of it.
 
-    .venv/bin/python benchmarks/themes_eval.py [--days 28 --per-day 3]
+    .venv/bin/python benchmarks/themes_eval.py [--data FILE] [--days 28 --per-day 3]
 """
 
 from __future__ import annotations
@@ -182,14 +182,20 @@ def report(db: Path, truth: list[theme_calls.Truth], spikes: dict[date, str], se
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="the script file (theme_calls_fresh.json: a second writer's, held out from tuning)")
     parser.add_argument("--days", type=int, default=28, help="ordinary days before the spike days")
     parser.add_argument("--per-day", type=int, default=3, help="ordinary calls a day")
     parser.add_argument("--spike-calls", type=int, default=20, help="calls on each spike day")
     parser.add_argument("--keep", type=Path, help="keep the data folder here (for --rethemes)")
     parser.add_argument("--rethemes", type=Path, help="a folder --keep kept: rerun the theme stage and marts only")
     args = parser.parse_args()
-    data = theme_calls.load(DATA)
-    calls, truth, spikes = theme_calls.scenario(data, end=date.today() - timedelta(days=1), days=args.days,
+    data = theme_calls.load(args.data)
+    end = date.today() - timedelta(days=1)
+    if args.rethemes:  # the kept run's last day, which need not be yesterday
+        with duckdb.connect(str(args.rethemes / "data" / "warehouse.duckdb"), read_only=True) as conn:
+            end = conn.execute("SELECT max(call_date) FROM canon.transcripts").fetchone()[0]
+    calls, truth, spikes = theme_calls.scenario(data, end=end, days=args.days,
                                                 per_day=args.per_day, spike_calls=args.spike_calls)
     if args.rethemes:
         seconds = rerun_themes(args.rethemes / "data" / "warehouse.duckdb")

@@ -3,9 +3,10 @@ one party a channel, every caller naming the department as real callers do.
 
 The caller statements come from a held-out file written without sight of the taxonomy or the
 theme code (`benchmarks/data/theme_calls.json`: openings naming a department, staff lines, and
-statements of six kinds of complaint). `scenario` lays out the incremental test: weeks of a few
-calls a day of the ordinary kinds, some mentioning two, then days on which 20 calls from four
-service areas are about one kind (a kind the taxonomy does not name, and one it does).
+statements of six kinds of complaint; a second file, `theme_calls_fresh.json`, by another
+writer). `scenario` lays out the incremental test: weeks of a few calls a day of the ordinary
+kinds, some mentioning two, then days on which 20 calls from four service areas are about one
+kind (a kind the taxonomy does not name, and pain relief, which it does).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def load(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
+def spike_kinds(data: dict) -> tuple[str, ...]:
+    """The file's kinds that are not ordinary, pain relief (the policy's example) last."""
+    return tuple(sorted((k for k in data["kinds"] if k not in ORDINARY), key=lambda k: k == "pain_relief"))
+
+
 def call(data: dict, rng: random.Random, call_id: str, day: date, kinds: tuple[str, ...], department: str,
          n: int) -> tuple[DemoCall, Truth]:
     staff = data["staff_lines"]
@@ -53,12 +59,13 @@ def call(data: dict, rng: random.Random, call_id: str, day: date, kinds: tuple[s
 
 
 def scenario(data: dict, end: date, days: int = 28, per_day: int = 3, two_kinds: float = 0.25,
-             spikes: tuple[str, ...] = ("lost_property", "pain_relief"), spike_calls: int = 20,
+             spikes: tuple[str, ...] | None = None, spike_calls: int = 20,
              seed: int = 19) -> tuple[list[DemoCall], list[Truth], dict[date, str]]:
     """`days` days of `per_day` ordinary calls (a share `two_kinds` mentioning a second kind),
-    then one day per kind in `spikes` with `spike_calls` calls about it from four service areas
+    then one day per kind in `spikes` (default: `spike_kinds`) with `spike_calls` calls about it from four service areas
     plus the day's ordinary calls; the last day is `end`. Returns the calls, their truth and the
     spike days."""
+    spikes = spike_kinds(data) if spikes is None else spikes
     rng = random.Random(seed)
     departments = list(data["departments"])
     first = end - timedelta(days=days + len(spikes) - 1)
