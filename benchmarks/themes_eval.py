@@ -75,6 +75,7 @@ def rerun_themes(db: Path) -> float:
     started = time.perf_counter()
     taxonomy = load_taxonomy("ombudsman")
     with warehouse.connect(db) as conn:
+        warehouse.ensure_schema(conn)  # a run kept by an older checkout
         for table in ("themes.call_themes", "themes.candidates", "themes.topics", "themes.fits"):
             conn.execute(f"DELETE FROM {table}")
         days = [d for (d,) in conn.execute("SELECT DISTINCT call_date FROM canon.transcripts ORDER BY 1").fetchall()]
@@ -99,12 +100,13 @@ def rerun_themes(db: Path) -> float:
     return seconds
 
 
-def main_theme(rows: list[tuple[str, int, int]]) -> dict[str, int]:
-    """Each call's main theme: the one most of its statements mention."""
-    best: dict[str, tuple[int, int]] = {}
-    for call_id, theme_id, n in rows:
-        if call_id not in best or n > best[call_id][1]:
-            best[call_id] = (theme_id, n)
+def main_theme(rows: list[tuple[str, int, int, float]]) -> dict[str, int]:
+    """Each call's main theme: the one most of its statements mention, and of those the one they
+    fit best (summed score: a call of two or three statements often has a tie)."""
+    best: dict[str, tuple[int, tuple[int, float]]] = {}
+    for call_id, theme_id, n, score in rows:
+        if call_id not in best or (n, score) > best[call_id][1]:
+            best[call_id] = (theme_id, (n, score))
     return {c: t for c, (t, _) in best.items()}
 
 
@@ -117,9 +119,13 @@ def stock_bertopic(texts: list[str]) -> list[int]:
 def report(db: Path, truth: list[theme_calls.Truth], spikes: dict[date, str], seconds: float,
            timed: str = "pipeline run (ingest, transcribe, pseudonymise, themes, marts)") -> None:
     with duckdb.connect(str(db), read_only=True) as conn:
-        rows = conn.execute("SELECT call_id, theme_id, statements FROM themes.call_themes").fetchall()
+        rows = conn.execute("SELECT call_id, theme_id, statements, coalesce(score, 0) FROM themes.call_themes "
+                            "ORDER BY ALL").fetchall()
         topics = {i: (label, kind) for i, label, kind in conn.execute(
             "SELECT theme_id, label, kind FROM themes.topics").fetchall()}
+        # The run that found a provisional theme: the days before it could not have flagged it.
+        found_on = dict(conn.execute("SELECT theme_id, found_on FROM themes.topics WHERE found_on IS NOT NULL"
+                                     ).fetchall())
         texts = dict(conn.execute("SELECT call_id, coalesce(caller_text, text) FROM canon.transcripts").fetchall())
         flagged = conn.execute("SELECT call_date, theme_id, theme_label, calls FROM marts.theme_trends "
                                "WHERE is_spike ORDER BY call_date").fetchall()
@@ -144,7 +150,7 @@ def report(db: Path, truth: list[theme_calls.Truth], spikes: dict[date, str], se
         print(f"{name:<40}{len(set(labels) - {-1}):>7}{adjusted_rand_score(kinds, labels):>7.3f}")
 
     mentions = defaultdict(set)
-    for call_id, theme_id, _ in rows:
+    for call_id, theme_id, *_ in rows:
         mentions[theme_id].add(call_id)
     by_call = {t.call_id: t for t in truth}
     majority = {}
@@ -171,11 +177,14 @@ def report(db: Path, truth: list[theme_calls.Truth], spikes: dict[date, str], se
     for day, theme_id, label, n in flagged:
         ok = spikes.get(day) == majority.get(theme_id)
         right.append(ok)
-        print(f"  flagged {day}  theme {theme_id} {label!r} ({topics[theme_id][1]}): {n} calls"
+        late = f", found by the run of {found_on[theme_id]}" if found_on.get(theme_id, day) > day else ""
+        print(f"  flagged {day}  theme {theme_id} {label!r} ({topics[theme_id][1]}{late}): {n} calls"
               f"{'  <- ' + spikes[day] if ok else '  (not a planted spike)'}")
     for day, kind in spikes.items():
-        hit = any(d == day and majority.get(t) == kind for d, t, _, _ in flagged)
-        print(f"  {kind} on {day}: {'flagged that day' if hit else 'NOT flagged'}")
+        hits = [t for d, t, _, _ in flagged if d == day and majority.get(t) == kind]
+        on_time = [t for t in hits if found_on.get(t, day) <= day]
+        print(f"  {kind} on {day}: " + ("flagged by that day's run" if on_time else
+                                         "flagged only by a later day's run (back-dated)" if hits else "NOT flagged"))
     print(f"  other theme-days flagged: {right.count(False)} of {theme_days}")
     print(f"\n{timed}: {seconds:.0f} s, {seconds / len(truth):.2f} s a call")
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from assets import warehouse
 from assets.pii import TOKEN
 from assets.synthetic import theme_corpus
-from assets.themes import emerging, registry, search
+from assets.themes import emerging, model, registry, search
 from assets.themes.statements import statements
 from assets.themes.taxonomy import TaxonomyError, load_taxonomy
 from pipelines.defs.resources import ThemeTaxonomy, Warehouse
@@ -82,12 +82,13 @@ def test_a_call_carries_every_theme_it_mentions_in_any_service_area(tmp_path):
         theme_corpus.write_canon(conn, calls)
         assigned = registry.assign_dates(conn, [day], TAXONOMY)
         named = dict(conn.execute("SELECT taxonomy_id, theme_id FROM themes.topics").fetchall())
-        rows = conn.execute("SELECT call_id, theme_id, statements, service_area FROM themes.call_themes").fetchall()
+        rows = conn.execute("SELECT call_id, theme_id, statements, score FROM themes.call_themes").fetchall()
     assert assigned.calls == 4 and assigned.mentions == len(rows)
     by_call: dict[str, set[int]] = {}
-    for call_id, theme_id, n, _ in rows:
+    for call_id, theme_id, n, score in rows:
         by_call.setdefault(call_id, set()).add(theme_id)
-        assert n >= 1
+        # How closely: the sum of its statements' scores, each at least what assigns a statement.
+        assert n >= 1 and score >= n * model.ASSIGN_MIN_SIMILARITY
     # The same two complaints in four service areas: the same two themes, whatever the department.
     assert all(found >= {named["pain_management"], named["waiting_times"]} for found in by_call.values())
     assert len(by_call) == 4
@@ -123,6 +124,9 @@ def test_a_new_issue_is_a_provisional_theme_the_day_it_happens_and_a_refit_keeps
         on_day = {c for (c,) in conn.execute("SELECT call_id FROM themes.call_themes WHERE theme_id = ?",
                                              [new.theme_id]).fetchall()}
         assert {c.call_id for c in burst} == on_day - {c.call_id for c in next_day}
+        scores = [s for (s,) in conn.execute("SELECT score FROM themes.call_themes WHERE theme_id = ?",
+                                             [new.theme_id]).fetchall()]
+        assert all(s is not None and s > 0 for s in scores)  # how closely each call tells the new issue
         # The next day's parking calls go to it by assignment alone.
         assert {c.call_id for c in next_day} <= on_day
         # Re-running the day (a retry, a backfill) finds the same issue, not a second one.

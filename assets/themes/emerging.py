@@ -132,21 +132,25 @@ def _register(conn, members: list[tuple], top: list[str], day: date, theme_id: i
     they are already the issue of, made active again) and their calls assigned to it."""
     now = warehouse.utcnow()
     per_call = Counter(r[0] for r in members)
+    centre = model.centroid(np.asarray([r[4] for r in members]))
+    score = Counter()
+    for r in members:
+        score[r[0]] += float(np.dot(r[4], centre))
     with warehouse.transaction(conn):
         if theme_id is None:
             theme_id = conn.execute("SELECT coalesce(max(theme_id), -1) + 1 FROM themes.topics").fetchone()[0]
             conn.execute("INSERT INTO themes.topics (theme_id, label, top_words, size, fitted_at, centroid, active, "
                          "first_fitted_at, kind, found_on) VALUES (?, ?, ?, ?, ?, ?, true, ?, 'provisional', ?)",
-                         [theme_id, words.label(top), top, len(members), now,
-                          model.centroid(np.asarray([r[4] for r in members])).tolist(), now, day])
+                         [theme_id, words.label(top), top, len(members), now, centre.tolist(), now, day])
         else:
             conn.execute("UPDATE themes.topics SET active = true WHERE theme_id = ?", [theme_id])
         conn.execute(
-            "INSERT INTO themes.call_themes (call_id, theme_id, statements, call_date, service_area, team) "
-            "SELECT c.call_id, ?, c.n, k.call_date, k.service_area, k.team FROM "
-            "(SELECT unnest(?) AS call_id, unnest(?) AS n) c JOIN canon.transcripts k USING (call_id) "
-            "ON CONFLICT (call_id, theme_id) DO UPDATE SET statements = call_themes.statements + excluded.statements",
-            [theme_id, list(per_call), list(per_call.values())])
+            "INSERT INTO themes.call_themes (call_id, theme_id, statements, call_date, service_area, team, score) "
+            "SELECT c.call_id, ?, c.n, k.call_date, k.service_area, k.team, c.score FROM "
+            "(SELECT unnest(?) AS call_id, unnest(?) AS n, unnest(?) AS score) c JOIN canon.transcripts k "
+            "USING (call_id) ON CONFLICT (call_id, theme_id) DO UPDATE SET "
+            "statements = call_themes.statements + excluded.statements, score = call_themes.score + excluded.score",
+            [theme_id, list(per_call), list(per_call.values()), [round(score[c], 4) for c in per_call]])
         marts_queue.mark_calls(conn, list(per_call))
         conn.execute("DELETE FROM themes.candidates WHERE call_id || ':' || stmt_idx IN (SELECT unnest(?))",
                      [[f"{r[0]}:{r[1]}" for r in members]])

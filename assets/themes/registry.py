@@ -89,16 +89,21 @@ def registry(conn, active_only: bool = True, kinds: tuple[str, ...] | None = Non
     return {int(i): np.asarray(c, dtype=np.float32) for i, c, k in rows if kinds is None or k in kinds}
 
 
-def _write(conn, calls: list[CallStatements], themes_per_statement: list[list[int | None]],
+def _write(conn, calls: list[CallStatements], found_per_statement: list[list[tuple[int | None, float]]],
            embeddings: np.ndarray) -> tuple[int, int]:
-    """Each call's themes (with how many statements mention each) and its unassigned statements
-    as candidates. Returns (call-theme rows, candidates)."""
+    """Each call's themes (how many statements mention each, and their summed score) and its
+    unassigned statements as candidates. Returns (call-theme rows, candidates)."""
     rows, candidates, k = [], [], 0
-    for call, theme_ids in zip(calls, themes_per_statement):
-        for theme_id, n in Counter(t for t in theme_ids if t is not None).items():
+    for call, found in zip(calls, found_per_statement):
+        counts, scores = Counter(), Counter()
+        for theme_id, score in found:
+            if theme_id is not None:
+                counts[theme_id] += 1
+                scores[theme_id] += score
+        for theme_id, n in counts.items():
             rows.append(dict(call_id=call.call_id, theme_id=theme_id, statements=n, call_date=call.call_date,
-                             service_area=call.service_area, team=call.team))
-        for s, theme_id in zip(call.statements, theme_ids):
+                             service_area=call.service_area, team=call.team, score=round(scores[theme_id], 4)))
+        for s, (theme_id, _) in zip(call.statements, found):
             if theme_id is None:
                 candidates.append(dict(call_id=call.call_id, stmt_idx=s.index, call_date=call.call_date,
                                        text=s.text, words=list(s.words), embedding=embeddings[k].tolist()))
@@ -136,7 +141,7 @@ def assign_dates(conn, call_dates: list, taxonomy) -> Assigned:
     calls = call_statements(conn, "AND call_date IN (SELECT unnest(?))", [call_dates])
     embeddings = _embed(calls)
     found = iter(model.nearest(embeddings, centroids, boost=_seed_words(calls, taxonomy, named)))
-    per_call = [[next(found)[0] for _ in c.statements] for c in calls]
+    per_call = [[next(found) for _ in c.statements] for c in calls]
     with warehouse.transaction(conn):
         for table in ("themes.call_themes", "themes.candidates"):
             conn.execute(f"DELETE FROM {table} WHERE call_date IN (SELECT unnest(?))", [call_dates])
@@ -177,10 +182,11 @@ def refit(conn, taxonomy, min_cluster: int) -> Refit:
     # BERTopic found the themes; every statement is then assigned by the one rule the daily run
     # uses, so a refit and the days after it agree.
     centroids = {mapping[t.theme_id]: t.centroid for t in result.themes}
-    flat = [i for i, _ in model.nearest(result.embeddings, centroids, boost=_seed_words(calls, taxonomy, named))]
-    ids = iter(flat)
-    per_call = [[next(ids) for _ in c.statements] for c in calls]
-    after = {(c.call_id, t) for c, ts in zip(calls, per_call) for t in ts if t is not None}
+    found_all = model.nearest(result.embeddings, centroids, boost=_seed_words(calls, taxonomy, named))
+    flat = [i for i, _ in found_all]
+    each = iter(found_all)
+    per_call = [[next(each) for _ in c.statements] for c in calls]
+    after = {(c.call_id, t) for c, found in zip(calls, per_call) for t, _ in found if t is not None}
     moved = len(set(before) ^ after) / len(set(before) | after) if before else None
     sizes = Counter(flat)
     themes = [model.Theme(mapping[t.theme_id], t.label, t.top_words, sizes[mapping[t.theme_id]], t.centroid,

@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS themes.fits (
     script_sentences VARCHAR[] NOT NULL
 );
 
--- One row per call and theme it mentions, with how many of its statements do.
+-- One row per call and theme it mentions, with how many of its statements do and how closely
+-- (the sum of those statements' scores: what the call is most about when two themes have as
+-- many statements; NULL for rows written before 0.14).
 CREATE TABLE IF NOT EXISTS themes.call_themes (
     call_id VARCHAR NOT NULL,
     theme_id INTEGER NOT NULL,
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS themes.call_themes (
     call_date DATE NOT NULL,
     service_area VARCHAR,
     team VARCHAR,
+    score DOUBLE,
     PRIMARY KEY (call_id, theme_id)
 );
 
