@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from assets import warehouse
 from assets.pii import TOKEN
 from assets.synthetic import theme_corpus
-from assets.themes import emerging, model, registry, search
+from assets.themes import emerging, model, registry, search, words
 from assets.themes.statements import statements
 from assets.themes.taxonomy import TaxonomyError, load_taxonomy
 from pipelines.defs.resources import ThemeTaxonomy, Warehouse
@@ -101,6 +101,43 @@ def _daily(conn, calls, taxonomy=TAXONOMY, min_calls: int = 8) -> dict[date, lis
         registry.assign_dates(conn, [day], taxonomy)
         found[day] = emerging.detect(conn, day, min_calls)
     return found
+
+
+def test_what_callers_say_alike_every_day_is_not_a_new_issue(tmp_path, monkeypatch):
+    """An opening the recogniser garbles past the opening rules, said in a few calls every day,
+    would grow "steadily" into a theme of its own; a burst of calls about something new, told in
+    their own words, is still found that day."""
+    start = date(2026, 3, 1)
+    history = theme_corpus.corpus(40, seed=41, start=start, days=10)
+    formula = " I'm bringing them out the way I was treated in the."  # "I'm ringing about..." as heard
+    calls = [c.__class__(**{**c.__dict__, "text": c.text + formula}) for c in history]
+    day = start + timedelta(days=10)
+    rng = random.Random(42)
+    burst = [theme_corpus.call(rng, f"pk-{i:02d}", day, "parking", theme_corpus.SERVICE_AREAS[i % 4])
+             for i in range(10)]
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        warehouse.ensure_schema(conn)
+        theme_corpus.write_canon(conn, calls + burst)
+        found = _daily(conn, calls + burst)
+        assert not any(found[d] for d in found if d != day)  # the formula is no issue, however steady
+        [new] = found[day]
+        assert "park" in new.label and new.busiest_day_calls == 10
+        # Without the formula rule, the same days make the opening a theme.
+        for table in ("themes.call_themes", "themes.candidates", "themes.topics"):
+            conn.execute(f"DELETE FROM {table}")
+        monkeypatch.setattr(emerging, "FORMULA_MIN_DAYS", 99)
+        found = _daily(conn, calls)
+        assert any(found[d] for d in found)
+
+
+def test_a_label_says_what_went_missing_in_words_a_caseworker_reads():
+    lost = ["My mother's hearing aids went missing from her bedside.", "His wallet went missing from the locker.",
+            "Her glasses went missing when she was moved.", "His false teeth went missing in the laundry.",
+            "Her handbag went missing with her keys inside."]
+    others = ["I waited six hours to be seen.", "The nurse was rude to my father.", "They gave him the wrong tablets."]
+    top = words.top_words(lost, others)
+    assert "missing" in top[:3]  # an -ing form says what happened; "went" and "moved" do not
+    assert not {"went", "moved"} & set(top)
 
 
 def test_a_new_issue_is_a_provisional_theme_the_day_it_happens_and_a_refit_keeps_it(tmp_path):

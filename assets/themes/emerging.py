@@ -34,6 +34,14 @@ CLUSTER_MIN_SIMILARITY = 0.35
 # that issue again (a theme a refit did not find), not a new one.
 SAME_ISSUE_SIMILARITY = 0.7
 
+# A statement this close to ones said in other calls on at least FORMULA_MIN_DAYS days of the
+# window is a formula, not an issue: how callers open ("I'm ringing about the way I was treated
+# at ..."), heard alike every day. Left in, the same opening, misheard past the opening rules,
+# grew "steadily" into a theme of its own (measured, docs/themes.md). An issue is told in
+# callers' own words; a burst on one day is not a formula.
+FORMULA_SIMILARITY = 0.9
+FORMULA_MIN_DAYS = 3
+
 # "Growing steadily": enough distinct calls, over at least this many days of the window, with
 # the window's later half holding at least as many as its earlier half.
 STEADY_MIN_DAYS = 4
@@ -57,6 +65,19 @@ def _clusters(embeddings: np.ndarray) -> np.ndarray:
                                    distance_threshold=1 - CLUSTER_MIN_SIMILARITY).fit_predict(embeddings)
 
 
+def _formulas(embeddings: np.ndarray, days: list[date]) -> np.ndarray:
+    """Which statements are formulas (FORMULA_SIMILARITY to statements of other calls on
+    FORMULA_MIN_DAYS days or more, their own included)."""
+    day_index = {d: i for i, d in enumerate(sorted(set(days)))}
+    on_day = np.zeros((len(days), len(day_index)), dtype=np.float32)
+    on_day[np.arange(len(days)), [day_index[d] for d in days]] = 1
+    out = np.zeros(len(days), dtype=bool)
+    for start in range(0, len(days), 2048):  # a block at a time: never the whole square in memory
+        close = (embeddings[start:start + 2048] @ embeddings.T >= FORMULA_SIMILARITY).astype(np.float32)
+        out[start:start + 2048] = ((close @ on_day) > 0).sum(axis=1) >= FORMULA_MIN_DAYS
+    return out
+
+
 def _qualifies(days_of_calls: dict[str, date], day: date, min_calls: int, window_days: int) -> bool:
     per_day = Counter(days_of_calls.values())
     if max(per_day.values()) >= min_calls:
@@ -76,6 +97,10 @@ def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, firs
     rows = conn.execute(
         "SELECT call_id, stmt_idx, call_date, text, embedding FROM themes.candidates "
         "WHERE call_date BETWEEN ? AND ? ORDER BY call_id, stmt_idx", [since, day]).fetchall()
+    if len({r[0] for r in rows}) < min_calls:
+        return []
+    formulas = _formulas(np.asarray([r[4] for r in rows], dtype=np.float32), [r[2] for r in rows])
+    rows = [r for r, formula in zip(rows, formulas) if not formula]
     if len({r[0] for r in rows}) < min_calls:
         return []
     labels = _clusters(np.asarray([r[4] for r in rows], dtype=np.float32))

@@ -100,18 +100,18 @@ def _tagger():
 
 
 def nouns_and_adjectives(texts: list[str]) -> frozenset[str]:
-    """Words the statements use as nouns or adjectives ("glasses", "hearing", "lost"): what a
-    label is made of; "asked" and "taken" say nothing about the issue."""
+    """Words the statements use as nouns, adjectives or -ing forms ("glasses", "lost", "went
+    missing", "parking"): what a label is made of; "asked" and "taken" say nothing about the issue."""
     found: Counter = Counter()
     for doc in _tagger().pipe(texts):
         for token in doc:
-            found[(token.lower_, token.tag_.startswith(("NN", "JJ")))] += 1
+            found[(token.lower_, token.tag_.startswith(("NN", "JJ", "VBG")))] += 1
     return frozenset(w for (w, noun), n in found.items() if noun and n >= found[(w, False)])
 
 
 def top_words(cluster: list[str], background: list[str], n: int = 8) -> list[str]:
     """The words that set a cluster of statements apart from the rest (c-TF-IDF, BERTopic's
-    own transformer), readable nouns and adjectives only (and pairs that end in one)."""
+    own transformer), readable nouns, adjectives and -ing forms only (and pairs that end in one)."""
     from bertopic.vectorizers import ClassTfidfTransformer
     from sklearn.feature_extraction.text import CountVectorizer
 
