@@ -59,6 +59,11 @@ def test_statements_leave_out_where_who_the_script_and_unsure_words():
     assert [s.text for s in said] == ["I was left in pain on the for six hours.", "The nurse was rude."]
     assert not any(TOKEN.search(s.text) for s in said)
     assert statements(["Hello? Yes. Thank you, goodbye."]) == []
+    # That there is a complaint about someone's treatment is no theme (misheard or not); what it was, is.
+    assert statements(["I want to complain about the way my mum was treated at A and E.",
+                       "I'm bringing them out the way I was treated in the."]) == []
+    assert [s.words for s in statements(["The way she was treated, the nurse shouted at her when she asked."])] == [
+        ("nurse", "shouted")]
 
 
 def _calls_about(kinds_by_area: dict[str, list[str]], day: date, seed: int) -> list[theme_corpus.CorpusCall]:
@@ -109,7 +114,8 @@ def test_what_callers_say_alike_every_day_is_not_a_new_issue(tmp_path, monkeypat
     their own words, is still found that day."""
     start = date(2026, 3, 1)
     history = theme_corpus.corpus(40, seed=41, start=start, days=10)
-    formula = " I'm bringing them out the way I was treated in the."  # "I'm ringing about..." as heard
+    # "I'm phoning because of what happened to my son at the local health centre", as heard
+    formula = " I'm forming because of what happened to my son at the local health."
     calls = [c.__class__(**{**c.__dict__, "text": c.text + formula}) for c in history]
     day = start + timedelta(days=10)
     rng = random.Random(42)

@@ -27,12 +27,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # words in any case; multi-word phrases first.
 _PLACES = (
     r"accident and emergency|a and e|a&e|emergency department|emergency room|casualty|urgent care|"
-    r"walk[- ]in centre|minor injuries|maternity|labou?r ward|delivery suite|birth(?:ing)? centre|"
+    r"walk[- ]in cent(?:re|er)|minor injuries|maternity|labou?r ward|delivery suite|birth(?:ing)? cent(?:re|er)|"
     r"antenatal|ante-natal|postnatal|post-natal|neonatal|oncology|oncologists?|"
     r"chemo(?:therapy)? (?:unit|ward|suite|day unit)|"
     r"cancer (?:unit|ward|centre|center|services?|team|clinic|day unit)|radiotherapy|haematology|"
     r"gp surgery|gp practice|gp|gps|general practice|(?:the|local|doctor'?s'?) surgery|"
-    r"health centre|medical centre|"
+    r"health cent(?:re|er)|medical cent(?:re|er)|"
     r"elderly care|care of the elderly|geriatrics?|older people'?s|frailty|"
     r"orthopaedics?|orthopedics?|orthopaedic|fracture clinic|trauma and orthopaedics|"
     r"cardiology|cardiologists?|cardiac|heart unit|coronary care|"
@@ -55,6 +55,9 @@ _OPENING = re.compile(
     r"(?: an?)?(?: formal)?(?: official)?(?: complaint| concern)?(?: about| regarding| concerning)?\b"
     r"|\b(?:it'?s|it is|this is)\s+(?:about|regarding|concerning|in relation to)\b"
     r"|\bon behalf of\b"
+    # "... about the way I was treated": that there is a complaint, not what it is.
+    r"|\b(?:about )?(?:the )?way (?:i|he|she|we|they|my \w+) (?:was|were|has been|have been|had been) "
+    r"(?:treated|spoken to|looked after|dealt with)\b"
     # The line's own script, when the staff's turns cannot be told apart.
     r"|\bcomplaints? (?:line|service)\b|\bhow (?:can|may) i help(?: you)?\b|\b(?:can|could) i speak to\b")
 
@@ -66,7 +69,7 @@ CALL_WORDS = frozenset("""
     call calling ring ringing phoning caseworker pass today tell like just said told
     know name want wanted wanting wish make making ahead please right really actually basically um
     uh er sure fine great lovely bit thing things got get getting going went happened happen
-    happens regarding concerning behalf raise concern experience start
+    happens regarding concerning behalf raise concern experience start ask asked asking
     mum mom mother dad father husband wife son daughter partner brother sister grandmother
     grandfather grandma granddad nan nanny nephew niece aunt uncle baby child children family
     friend relative
