@@ -62,8 +62,11 @@ def test_statements_leave_out_where_who_the_script_and_unsure_words():
     # That there is a complaint about someone's treatment is no theme (misheard or not); what it was, is.
     assert statements(["I want to complain about the way my mum was treated at A and E.",
                        "I'm bringing them out the way I was treated in the."]) == []
-    assert [s.words for s in statements(["The way she was treated, the nurse shouted at her when she asked."])] == [
-        ("nurse", "shouted")]
+    assert [s.text for s in statements(["The way I was treated was disgusting.", "She asked for painkillers."])] == [
+        "The way I was treated was disgusting.", "She asked for painkillers."]
+    # Callers ask about everything: asking is no evidence for staff attitude, however its seeds say it.
+    asked = words.seed_word_scores(["When I asked for it back, nobody could find it."], TAXONOMY)
+    assert asked[0, [t.id for t in TAXONOMY.themes].index("staff_attitude")] == 0
 
 
 def _calls_about(kinds_by_area: dict[str, list[str]], day: date, seed: int) -> list[theme_corpus.CorpusCall]:

@@ -35,10 +35,11 @@ CLUSTER_MIN_SIMILARITY = 0.35
 SAME_ISSUE_SIMILARITY = 0.7
 
 # A statement this close to ones said in other calls on at least FORMULA_MIN_DAYS days of the
-# window is a formula, not an issue: how callers open ("I'm ringing about the way I was treated
-# at ..."), heard alike every day. Left in, the same opening, misheard past the opening rules,
-# grew "steadily" into a theme of its own (measured, docs/themes.md). An issue is told in
-# callers' own words; a burst on one day is not a formula.
+# window (its own day counted) is a formula, not an issue: how callers open ("I'm ringing about
+# the way I was treated at ..."), heard alike every day. Left in, the same opening, misheard
+# past the opening rules, grew "steadily" into a theme of its own (measured, docs/themes.md). An
+# issue is told in callers' own words; a burst on one day is a formula only with near-copies on
+# two other days, and an issue told word for word on four days cannot grow "steadily" (unseen).
 FORMULA_SIMILARITY = 0.9
 FORMULA_MIN_DAYS = 3
 
@@ -174,7 +175,8 @@ def _register(conn, members: list[tuple], top: list[str], day: date, theme_id: i
             "SELECT c.call_id, ?, c.n, k.call_date, k.service_area, k.team, c.score FROM "
             "(SELECT unnest(?) AS call_id, unnest(?) AS n, unnest(?) AS score) c JOIN canon.transcripts k "
             "USING (call_id) ON CONFLICT (call_id, theme_id) DO UPDATE SET "
-            "statements = call_themes.statements + excluded.statements, score = call_themes.score + excluded.score",
+            "statements = call_themes.statements + excluded.statements, "
+            "score = coalesce(call_themes.score, 0) + excluded.score",
             [theme_id, list(per_call), list(per_call.values()), [round(score[c], 4) for c in per_call]])
         marts_queue.mark_calls(conn, list(per_call))
         conn.execute("DELETE FROM themes.candidates WHERE call_id || ':' || stmt_idx IN (SELECT unnest(?))",

@@ -55,9 +55,11 @@ _OPENING = re.compile(
     r"(?: an?)?(?: formal)?(?: official)?(?: complaint| concern)?(?: about| regarding| concerning)?\b"
     r"|\b(?:it'?s|it is|this is)\s+(?:about|regarding|concerning|in relation to)\b"
     r"|\bon behalf of\b"
-    # "... about the way I was treated": that there is a complaint, not what it is.
-    r"|\b(?:about )?(?:the )?way (?:i|he|she|we|they|my \w+) (?:was|were|has been|have been|had been) "
-    r"(?:treated|spoken to|looked after|dealt with)\b"
+    # "... about the way I was treated (at the ward)." ending the sentence: that there is a
+    # complaint, not what it is. "The way I was treated was disgusting" goes on, and stays.
+    r"|\b(?:about |out )?(?:the )?way (?:i|he|she|we|they|my (?!complaint|concerns?)\w+) "
+    r"(?:was|were|has been|have been|had been) (?:treated|looked after)"
+    r"(?=(?:\s+(?:in|at|on|by|under|from)\b(?:\s+[^\s.!?]+){0,3})?\s*[.!?]?\s*$)"
     # The line's own script, when the staff's turns cannot be told apart.
     r"|\bcomplaints? (?:line|service)\b|\bhow (?:can|may) i help(?: you)?\b|\b(?:can|could) i speak to\b")
 
@@ -69,7 +71,7 @@ CALL_WORDS = frozenset("""
     call calling ring ringing phoning caseworker pass today tell like just said told
     know name want wanted wanting wish make making ahead please right really actually basically um
     uh er sure fine great lovely bit thing things got get getting going went happened happen
-    happens regarding concerning behalf raise concern experience start ask asked asking
+    happens regarding concerning behalf raise concern experience start
     mum mom mother dad father husband wife son daughter partner brother sister grandmother
     grandfather grandma granddad nan nanny nephew niece aunt uncle baby child children family
     friend relative

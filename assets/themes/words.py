@@ -25,10 +25,20 @@ def _stem(word: str) -> str:
     return word
 
 
+# Words callers use whatever went wrong: no evidence for one theme, however often a theme's seeds
+# say them ("laughed at me when I asked" made "ask" a staff-attitude word, and lost belongings
+# "asked for back" went to staff attitude).
+NOT_EVIDENCE = frozenset({"ask", "asked", "asking"})
+
+# -ing forms that say nothing about an issue ("trying / looking"), kept out of labels.
+EMPTY_ING = frozenset("trying looking coming saying telling doing having being thinking feeling "
+                      "wondering seeing leaving taking giving putting".split())
+
+
 def _stems(text: str) -> list[str]:
     from assets.themes.statements import content_words
 
-    return [_stem(w) for w in content_words(text)]
+    return [_stem(w) for w in content_words(text) if w not in NOT_EVIDENCE]
 
 
 @lru_cache(maxsize=8)
@@ -106,7 +116,8 @@ def nouns_and_adjectives(texts: list[str]) -> frozenset[str]:
     for doc in _tagger().pipe(texts):
         for token in doc:
             found[(token.lower_, token.tag_.startswith(("NN", "JJ", "VBG")))] += 1
-    return frozenset(w for (w, noun), n in found.items() if noun and n >= found[(w, False)])
+    return frozenset(w for (w, noun), n in found.items()
+                     if noun and n >= found[(w, False)] and w not in EMPTY_ING)
 
 
 def top_words(cluster: list[str], background: list[str], n: int = 8) -> list[str]:
