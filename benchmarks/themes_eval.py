@@ -119,27 +119,28 @@ def main_theme(rows: list[tuple[str, int, int, float]]) -> dict[str, int]:
 
 
 def text_only(calls, truth: list[theme_calls.Truth]) -> None:
-    """The daily assignment rule on the scripts' caller turns as written (no recogniser, no
-    provisional themes: the new kind goes where assignment puts it)."""
-    from assets.themes.statements import statements
+    """The daily assignment (`registry.assign_dates` itself) on the scripts' caller turns as
+    written, in a scratch warehouse: no recogniser, no provisional themes (the new kind goes where
+    assignment puts it)."""
+    from assets import warehouse
+    from assets.themes import registry
     from assets.themes.taxonomy import load_taxonomy
 
-    taxonomy = load_taxonomy("ombudsman")
-    said = [statements([t for who, t in c.turns if who == "caller"]) for c in calls]
-    texts = [s.text for st in said for s in st]
-    protos = model.prototypes(taxonomy)
-    boost = words.seed_word_scores(texts, taxonomy)
-    found = iter(model.nearest(model.embed(texts), {k: protos[t.id] for k, t in enumerate(taxonomy.themes)},
-                               boost={k: boost[:, k] for k in range(len(taxonomy.themes))}))
-    rows = [(c.call_id, theme, 1, score) for c, st in zip(calls, said) for theme, score in
-            (next(found) for _ in st) if theme is not None]
-    per_theme: dict[tuple, list] = defaultdict(lambda: [0, 0.0])
-    for call_id, theme, n, score in rows:
-        per_theme[call_id, theme][0] += n
-        per_theme[call_id, theme][1] += score
-    main = main_theme([(c, t, n, sc) for (c, t), (n, sc) in sorted(per_theme.items())])
+    with tempfile.TemporaryDirectory() as tmp, warehouse.connect(Path(tmp) / "w.duckdb") as conn:
+        warehouse.ensure_schema(conn)
+        now = warehouse.utcnow()
+        warehouse.insert_rows(conn, "canon.transcripts", [dict(
+            call_id=c.call_id, call_date=c.call_date, direction="inbound", service_area=c.service_area,
+            text=" ".join(t for _, t in c.turns), statements=[t for who, t in c.turns if who == "caller"],
+            entities_replaced=0, pseudonymised_at=now) for c in calls])
+        warehouse.insert_rows(conn, "canon.leak_scan", [dict(
+            call_id=c.call_id, call_date=c.call_date, findings=0, kinds="{}", scanned_at=now) for c in calls])
+        days = sorted({date.fromisoformat(c.call_date) for c in calls})
+        assigned = registry.assign_dates(conn, days, load_taxonomy("ombudsman"))
+        main = main_theme(conn.execute("SELECT call_id, theme_id, statements, score FROM themes.call_themes "
+                                       "ORDER BY ALL").fetchall())
     ours = [main.get(t.call_id, -1) for t in truth]
-    print(f"text only: {len(truth)} calls, {len(texts)} statements, calls with no theme {ours.count(-1)}, "
+    print(f"text only: {len(truth)} calls, {assigned.statements} statements, calls with no theme {ours.count(-1)}, "
           f"ARI {adjusted_rand_score([t.kinds[0] for t in truth], ours):.3f}")
 
 
@@ -189,7 +190,7 @@ def report(db: Path, truth: list[theme_calls.Truth], spikes: dict[date, str], se
     majority = {}
     print(f"\n{'theme':>5}  {'kind':<11}{'label':<48}{'calls':>6}{'purity':>7}  departments")
     for theme_id, calls in sorted(mentions.items(), key=lambda kv: -len(kv[1])):
-        votes = Counter(k for c in calls for k in by_call[c].kinds)
+        votes = Counter(k for c in sorted(calls) for k in by_call[c].kinds)  # ties: by call id, not hash order
         kind, n = votes.most_common(1)[0]
         majority[theme_id] = kind
         depts = len({by_call[c].department for c in calls})

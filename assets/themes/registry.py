@@ -113,6 +113,12 @@ def _write(conn, calls: list[CallStatements], found_per_statement: list[list[tup
     return len(rows), len(candidates)
 
 
+def _by_call(calls: list[CallStatements], found: list) -> list[list]:
+    """A flat list, one item per statement, cut back into one list per call."""
+    each = iter(found)
+    return [[next(each) for _ in c.statements] for c in calls]
+
+
 def _embed(calls: list[CallStatements]) -> np.ndarray:
     return model.embed([s.text for c in calls for s in c.statements])
 
@@ -140,8 +146,7 @@ def assign_dates(conn, call_dates: list, taxonomy) -> Assigned:
     centroids = registry(conn)
     calls = call_statements(conn, "AND call_date IN (SELECT unnest(?))", [call_dates])
     embeddings = _embed(calls)
-    found = iter(model.nearest(embeddings, centroids, boost=_seed_words(calls, taxonomy, named)))
-    per_call = [[next(found) for _ in c.statements] for c in calls]
+    per_call = _by_call(calls, model.nearest(embeddings, centroids, boost=_seed_words(calls, taxonomy, named)))
     with warehouse.transaction(conn):
         for table in ("themes.call_themes", "themes.candidates"):
             conn.execute(f"DELETE FROM {table} WHERE call_date IN (SELECT unnest(?))", [call_dates])
@@ -183,12 +188,10 @@ def refit(conn, taxonomy, min_cluster: int) -> Refit:
     # uses, so a refit and the days after it agree.
     centroids = {mapping[t.theme_id]: t.centroid for t in result.themes}
     found_all = model.nearest(result.embeddings, centroids, boost=_seed_words(calls, taxonomy, named))
-    flat = [i for i, _ in found_all]
-    each = iter(found_all)
-    per_call = [[next(each) for _ in c.statements] for c in calls]
+    per_call = _by_call(calls, found_all)
     after = {(c.call_id, t) for c, found in zip(calls, per_call) for t, _ in found if t is not None}
     moved = len(set(before) ^ after) / len(set(before) | after) if before else None
-    sizes = Counter(flat)
+    sizes = Counter(i for i, _ in found_all)
     themes = [model.Theme(mapping[t.theme_id], t.label, t.top_words, sizes[mapping[t.theme_id]], t.centroid,
                           t.taxonomy_id) for t in result.themes]
     themes = [t for t in themes if t.size or t.taxonomy_id]
