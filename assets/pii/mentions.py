@@ -21,7 +21,11 @@ _GENERIC = {"the", "and", "of", "upon", "on", "in", "by", "le", "de", "la", "van
             "lane", "close", "avenue", "drive", "way", "court", "place", "mr", "mrs", "ms", "miss", "dr", "doctor",
             "nurse", "sister", "my", "is", "it", "name", "her", "his", "mum", "dad", "flat", "number", "house",
             "sea", "park", "green", "hill", "end", "bay", "city", "town", "village", "ward", "him", "you",
-            "that", "this", "was", "are", "not", "she", "he", "we", "they", "with", "from", "for", "at", "to"}
+            "that", "this", "was", "are", "not", "she", "he", "we", "they", "with", "from", "for", "at", "to",
+            # Number words: a misheard phrase taken for a place ("one on the end") would make
+            # every "one" in the call a leak, and no number word identifies anyone alone.
+            "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+            "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "first", "second", "third"}
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*")
 
 
