@@ -74,7 +74,7 @@ CALL_WORDS = frozenset("""
     happens regarding concerning behalf raise concern experience start
     mum mom mother dad father husband wife son daughter partner brother sister grandmother
     grandfather grandma granddad nan nanny nephew niece aunt uncle baby child children family
-    friend relative
+    friend relative neighbour neighbor carer
     i'm i've i'd i'll you're you've you'd we're we've they're it's that's there's what's don't
     didn't doesn't can't couldn't won't wouldn't wasn't weren't isn't hasn't haven't
 """.split())
