@@ -190,6 +190,54 @@ def test_a_new_issue_is_a_provisional_theme_the_day_it_happens_and_a_refit_keeps
     assert refit.confirmed == 1 and kind == "discovered"
 
 
+# Belongings lost on the ward, as callers say it: statements named themes take, but only weakly
+# (dignity and care, discharge, diagnosis at 0.40-0.55 each).
+WEAKLY_TAKEN = ["My mother's hearing aids went missing from her bedside while she was on the ward.",
+                "His wallet disappeared from the locker and nobody could tell us where it went.",
+                "They lost her mobile phone and charger and she could not reach any of us.",
+                "His clothes were put in a bag and the bag has vanished.",
+                "Mum's walking frame went missing when she was transferred.",
+                "We were told to take his valuables home but by then his wallet had gone."]
+
+
+def test_a_new_issue_named_themes_take_weakly_is_still_found_that_day(tmp_path, monkeypatch):
+    """Twenty calls about something no theme names spread over the named themes whose nets
+    are wide enough to catch them, each too few to publish; the day's burst of weak fits, far
+    from every named theme, is the new issue, and the named themes give those statements up."""
+    history = theme_corpus.corpus(30, seed=51, start=date(2026, 3, 1), days=10)
+    day = date(2026, 3, 11)
+    rng = random.Random(52)
+    burst = []
+    for i in range(10):
+        base = theme_corpus.call(rng, f"lost-{i:02d}", day, "pain_relief", theme_corpus.SERVICE_AREAS[i % 4])
+        opening = theme_corpus.OPENING.format(p=f"{i:08x}", n=f"{i + 99:08x}")
+        said = " ".join(rng.sample(WEAKLY_TAKEN, 2))
+        burst.append(base.__class__(**{**base.__dict__, "text": f"{opening} {said} {theme_corpus.CLOSING}"}))
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        warehouse.ensure_schema(conn)
+        theme_corpus.write_canon(conn, history + burst)
+        # Taken weakly by the named themes, the burst is nothing new that day.
+        monkeypatch.setattr(model, "WEAK_BELOW", 0.0)
+        found = _daily(conn, history + burst)
+        assert not any(found.values())
+        taken = conn.execute("SELECT count(DISTINCT call_id) FROM themes.call_themes WHERE call_id LIKE 'lost-%'"
+                             ).fetchone()[0]
+        assert taken >= 8  # the nets caught most of them
+        monkeypatch.undo()
+        for table in ("themes.call_themes", "themes.candidates", "themes.topics"):
+            conn.execute(f"DELETE FROM {table}")
+        found = _daily(conn, history + burst)
+        assert not any(found[d] for d in found if d != day)
+        [new] = found[day]
+        assert new.busiest_day == day and new.busiest_day_calls >= 8
+        per_call = conn.execute("SELECT call_id, sum(statements), bool_or(theme_id = ?) FROM themes.call_themes "
+                                "WHERE call_id LIKE 'lost-%' GROUP BY ALL", [new.theme_id]).fetchall()
+        said = {c.call_id: len(c.statements) for c in registry.call_statements(conn)}
+    # No statement counted twice: those the new issue took, the named themes gave up.
+    assert all(n <= said[call_id] for call_id, n, _ in per_call)
+    assert sum(is_new for *_, is_new in per_call) == new.calls >= 8
+
+
 def test_a_day_with_no_caller_statements_gives_no_themes_and_no_error(tmp_path):
     day = date(2026, 3, 2)
     quiet = [c.__class__(**{**c.__dict__, "text": "Hello? Yes. Thank you, goodbye."})

@@ -91,8 +91,9 @@ def registry(conn, active_only: bool = True, kinds: tuple[str, ...] | None = Non
 
 def _write(conn, calls: list[CallStatements], found_per_statement: list[list[tuple[int | None, float]]],
            embeddings: np.ndarray) -> tuple[int, int]:
-    """Each call's themes (how many statements mention each, and their summed score) and its
-    unassigned statements as candidates. Returns (call-theme rows, candidates)."""
+    """Each call's themes (how many statements mention each, and their summed score), and as
+    candidates its unassigned statements and those a theme took weakly (with that theme).
+    Returns (call-theme rows, unassigned candidates)."""
     rows, candidates, k = [], [], 0
     for call, found in zip(calls, found_per_statement):
         counts, scores = Counter(), Counter()
@@ -103,14 +104,15 @@ def _write(conn, calls: list[CallStatements], found_per_statement: list[list[tup
         for theme_id, n in counts.items():
             rows.append(dict(call_id=call.call_id, theme_id=theme_id, statements=n, call_date=call.call_date,
                              service_area=call.service_area, team=call.team, score=round(scores[theme_id], 4)))
-        for s, (theme_id, _) in zip(call.statements, found):
-            if theme_id is None:
+        for s, (theme_id, score) in zip(call.statements, found):
+            if theme_id is None or score < model.WEAK_BELOW:
                 candidates.append(dict(call_id=call.call_id, stmt_idx=s.index, call_date=call.call_date,
-                                       text=s.text, words=list(s.words), embedding=embeddings[k].tolist()))
+                                       text=s.text, words=list(s.words), embedding=embeddings[k].tolist(),
+                                       theme_id=theme_id, score=None if theme_id is None else round(score, 4)))
             k += 1
     warehouse.insert_rows(conn, "themes.call_themes", rows)
     warehouse.insert_rows(conn, "themes.candidates", candidates)
-    return len(rows), len(candidates)
+    return len(rows), sum(c["theme_id"] is None for c in candidates)
 
 
 def _by_call(calls: list[CallStatements], found: list) -> list[list]:
@@ -242,8 +244,8 @@ def _merges(before: Counter, after: set, lost: set[int]) -> dict[int, int]:
 
 def candidates_on(conn, call_dates: list) -> int:
     """Statements of these dates that still fit no theme (after provisional themes took theirs)."""
-    return conn.execute("SELECT count(*) FROM themes.candidates WHERE call_date IN (SELECT unnest(?))",
-                        [call_dates]).fetchone()[0]
+    return conn.execute("SELECT count(*) FROM themes.candidates WHERE theme_id IS NULL AND call_date IN "
+                        "(SELECT unnest(?))", [call_dates]).fetchone()[0]
 
 
 def has_registered_themes(database) -> bool:

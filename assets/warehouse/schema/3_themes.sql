@@ -49,9 +49,11 @@ CREATE TABLE IF NOT EXISTS themes.call_themes (
     PRIMARY KEY (call_id, theme_id)
 );
 
--- Statements that fitted no theme: the pool a daily run clusters for new issues. The text is
--- the canon's (pseudonymised, department names and unsure words taken out); it goes with the
--- call's theme assignments under retention and requests.
+-- Statements that fitted no theme (theme_id NULL): the pool a daily run clusters for new
+-- issues; and those a theme took only weakly (theme_id that theme, score their score), which a
+-- burst on their own day can take from it as a new issue. The text is the canon's
+-- (pseudonymised, department names and unsure words taken out); it goes with the call's theme
+-- assignments under retention and requests.
 CREATE TABLE IF NOT EXISTS themes.candidates (
     call_id VARCHAR NOT NULL,
     stmt_idx INTEGER NOT NULL,
@@ -59,5 +61,7 @@ CREATE TABLE IF NOT EXISTS themes.candidates (
     text VARCHAR NOT NULL,
     words VARCHAR[] NOT NULL,
     embedding FLOAT[] NOT NULL,
+    theme_id INTEGER,
+    score DOUBLE,
     PRIMARY KEY (call_id, stmt_idx)
 );

@@ -47,8 +47,9 @@ def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
     group_name="themes",
     kinds={"duckdb", "python"},
     description="Every theme each call mentions: a call date's caller statements assigned to the registered "
-                "themes without refitting; statements that fit none kept as candidates, and a cluster of them "
-                "big enough that day (or growing over two weeks) registered as a provisional theme that run.",
+                "themes without refitting; statements that fit none, or fit one only weakly, kept as candidates; "
+                "a burst of them that day far from every named theme, or a cluster of those that fit none big "
+                "enough that day or growing over two weeks, registered as a provisional theme that run.",
 )
 @retry_transient
 def call_themes(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
