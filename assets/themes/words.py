@@ -138,4 +138,17 @@ def top_words(cluster: list[str], background: list[str], n: int = 8) -> list[str
     vocab = counts.get_feature_names_out()
     order = [i for i in np.argsort(-scores) if in_cluster[i] and scores[i] > 0
              and str(vocab[i]).split()[-1] in nouns]
-    return [str(vocab[i]) for i in order[:n]]
+    return _closest([str(vocab[i]) for i in order[:2 * n]], cluster)[:n]
+
+
+def _closest(candidates: list[str], cluster: list[str]) -> list[str]:
+    """The candidate words in order of how close each is to what the statements say together
+    (BERTopic's KeyBERTInspired idea): a misheard phrase repeated ("blanket man") can top the
+    counts, but the words nearest the statements' meaning name the issue."""
+    from assets.themes import model
+
+    if len(candidates) < 2:
+        return candidates
+    centre = model.centroid(model.embed(cluster))
+    closeness = model.embed(candidates) @ centre
+    return [candidates[i] for i in np.argsort(-closeness, kind="stable")]
