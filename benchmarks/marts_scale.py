@@ -108,8 +108,9 @@ QUERIES = {
         "from picked p join canon.transcripts c using (call_id, call_date), recent "
         "where c.call_date > recent.since order by p.theme_id, p.call_id"),
     "explorer: candidate pool": (
-        "select count(*) as statements, count(distinct call_id) as calls, min(call_date) as since "
-        "from themes.candidates"),
+        "select count(*) filter (where theme_id is null) as statements, "
+        "count(distinct call_id) filter (where theme_id is null) as calls, "
+        "count(*) filter (where theme_id is not null) as weak_fits, min(call_date) as since from themes.candidates"),
 }
 
 

@@ -192,14 +192,14 @@ def report(db: Path, truth: list[theme_calls.Truth], spikes: dict[date, str], se
         flagged = conn.execute("SELECT call_date, theme_id, theme_label, calls FROM marts.theme_trends "
                                "WHERE is_spike ORDER BY call_date").fetchall()
         theme_days = conn.execute("SELECT count(*) FROM marts.theme_trends").fetchone()[0]
-        candidates = conn.execute("SELECT count(*) FROM themes.candidates").fetchone()[0]
+        candidates = conn.execute("SELECT count(*) FROM themes.candidates WHERE theme_id IS NULL").fetchone()[0]
         masked = conn.execute(f"SELECT count(*), count(*) FILTER (WHERE probability < {UNSURE_BELOW}) "
                              "FROM casework.words WHERE speaker = 'caller'").fetchone()
     main = main_theme(rows)
     ids = [t.call_id for t in truth]
     ours = [main.get(c, -1) for c in ids]
     kinds = [t.kinds[0] for t in truth]
-    print(f"\n{len(truth)} calls, {len(rows)} call-theme mentions, {candidates} statements left as candidates; "
+    print(f"\n{len(truth)} calls, {len(rows)} call-theme mentions, {candidates} statements that fit no theme; "
           f"caller words under {UNSURE_BELOW} probability (masked): {masked[1]} of {masked[0]}")
     print(f"calls with no theme: {ours.count(-1)}")
     try:

@@ -238,6 +238,44 @@ def test_a_new_issue_named_themes_take_weakly_is_still_found_that_day(tmp_path, 
     assert sum(is_new for *_, is_new in per_call) == new.calls >= 8
 
 
+# What a pain-relief day also says, loosely: statements other themes take weakly, or none does.
+TOLD_LOOSELY = ["He was crying out all night and the staff just walked past him.",
+                "Nobody came when she pressed the buzzer, she was moaning for hours.",
+                "She could not sleep at all, she was in such a state.",
+                "He was screaming every time they moved him in the bed.",
+                "I was doubled over on the floor of the cubicle for hours.",
+                "He was grimacing and holding his side the whole time.",
+                "She was shaking and sweating all night and nobody checked on her."]
+
+
+def test_a_big_spike_of_a_named_theme_told_loosely_is_that_theme_not_a_new_issue(tmp_path, monkeypatch):
+    """Forty calls about pain relief, each also saying something loosely that other themes take
+    weakly: what is left over is the pain-relief spike, not a new issue beside it."""
+    history = theme_corpus.corpus(30, seed=61, start=date(2026, 3, 1), days=10)
+    day = date(2026, 3, 11)
+    rng = random.Random(62)
+    spike = []
+    for i in range(40):
+        base = theme_corpus.call(rng, f"pain-{i:02d}", day, "pain_relief", theme_corpus.SERVICE_AREAS[i % 4])
+        opening = theme_corpus.OPENING.format(p=f"{i:08x}", n=f"{i + 99:08x}")
+        firm = theme_corpus.THEMES["pain_relief"][i % 8].format(who="my dad", where="there", hours="all night")
+        text = f"{opening} {firm} {TOLD_LOOSELY[i % len(TOLD_LOOSELY)]} {theme_corpus.CLOSING}"
+        spike.append(base.__class__(**{**base.__dict__, "text": text}))
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        warehouse.ensure_schema(conn)
+        theme_corpus.write_canon(conn, history + spike)
+        found = _daily(conn, history + spike)
+        assert not any(found.values())
+        pain = conn.execute("SELECT count(*) FROM themes.call_themes t JOIN themes.topics p USING (theme_id) "
+                            "WHERE p.taxonomy_id = 'pain_management' AND t.call_date = ?", [day]).fetchone()[0]
+        assert pain == 40
+        # Without the rule, the leftovers are filed as a new issue beside the spike.
+        for table in ("themes.call_themes", "themes.candidates", "themes.topics"):
+            conn.execute(f"DELETE FROM {table}")
+        monkeypatch.setattr(emerging, "FIRM_SHARE", 2.0)
+        assert _daily(conn, history + spike)[day]
+
+
 def test_a_day_with_no_caller_statements_gives_no_themes_and_no_error(tmp_path):
     day = date(2026, 3, 2)
     quiet = [c.__class__(**{**c.__dict__, "text": "Hello? Yes. Thank you, goodbye."})

@@ -4,9 +4,10 @@ one party a channel, every caller naming the department as real callers do.
 The caller statements come from a held-out file written without sight of the taxonomy or the
 theme code (`benchmarks/data/theme_calls.json`: openings naming a department, staff lines, and
 statements of six kinds of complaint; `theme_calls_fresh.json`, `theme_calls_third.json` and
-`theme_calls_fourth.json`, each by another writer). `scenario` lays out the incremental test: weeks of a few calls a day of the ordinary
-kinds, some mentioning two, then days on which 20 calls from four service areas are about one
-kind (a kind the taxonomy does not name, and pain relief, which it does).
+`theme_calls_fourth.json`, each by another writer). `scenario` lays out the incremental test:
+weeks of a few calls a day of the ordinary kinds, some mentioning two, then days on which 20
+calls from four service areas are about one kind (a kind the taxonomy does not name, and pain
+relief, which it does).
 """
 
 from __future__ import annotations

@@ -176,7 +176,8 @@ def fit(texts: list[str], taxonomy, min_cluster: int, calls: list[str] | None = 
         if joined.get(topic, topic) != topic:
             continue
         members = np.isin(topics, [t for t in rest if joined.get(t, t) == topic])
-        top = top_words([texts[i] for i in np.flatnonzero(members)], [texts[i] for i in np.flatnonzero(~members)])
+        top = top_words([texts[i] for i in np.flatnonzero(members)], [texts[i] for i in np.flatnonzero(~members)],
+                        centre=centroid(embeddings[members]))
         for t in rest:
             if joined.get(t, t) == topic:
                 index[t] = len(themes)

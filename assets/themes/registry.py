@@ -7,8 +7,9 @@ refit (weekly) fits BERTopic over every statement in the canon: taxonomy themes 
 discovered topics match registered ones by centroid (one-to-one) or get a new id; a provisional
 theme the refit finds again is confirmed, one whose statements now fit another theme is merged
 into it, and one found nowhere is retired. Between refits each day's statements go to the
-nearest active theme (`assign_dates`); those that fit none become candidates, which `emerging`
-watches for new issues. Nothing here runs on a canon that failed the residual-PII scan.
+nearest active theme (`assign_dates`); those that fit none become candidates, and those a theme
+took only weakly candidates of their day too, which `emerging` watches for new issues. Nothing
+here runs on a canon that failed the residual-PII scan.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class Assigned:
 
 def assign_dates(conn, call_dates: list, taxonomy) -> Assigned:
     """Assign the statements of these call dates' canon calls to the active themes (replacing
-    what the dates had); those that fit none become candidates."""
+    what the dates had); those that fit none, or fit one only weakly, become candidates."""
     _require_clean_canon(conn)
     with warehouse.transaction(conn):
         named = sync_taxonomy(conn, taxonomy)

@@ -55,6 +55,8 @@ _OPENING = re.compile(
     r"(?: an?)?(?: formal)?(?: official)?(?: complaint| concern)?(?: about| regarding| concerning)?\b"
     r"|\b(?:it'?s|it is|this is)\s+(?:about|regarding|concerning|in relation to)\b"
     r"|\bon behalf of\b"
+    # "I'm a carer for my neighbour", "I'm his full-time carer": who is calling, not what went wrong.
+    r"|\b(?:i'?m|i am)\s+(?:a|the|his|her|their|[a-z]+'s)\s+(?:[a-z-]+\s+)?carer(?:\s+for)?\b"
     # "... about the way I was treated (at the ward)." ending the sentence: that there is a
     # complaint, not what it is. "The way I was treated was disgusting" goes on, and stays.
     r"|\b(?:about |out )?(?:the )?way (?:i|he|she|we|they|my (?!complaint|concerns?)\w+) "
@@ -74,7 +76,7 @@ CALL_WORDS = frozenset("""
     happens regarding concerning behalf raise concern experience start
     mum mom mother dad father husband wife son daughter partner brother sister grandmother
     grandfather grandma granddad nan nanny nephew niece aunt uncle baby child children family
-    friend relative neighbour neighbor carer
+    friend relative neighbour neighbor
     i'm i've i'd i'll you're you've you'd we're we've they're it's that's there's what's don't
     didn't doesn't can't couldn't won't wouldn't wasn't weren't isn't hasn't haven't
 """.split())

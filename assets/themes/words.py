@@ -120,7 +120,7 @@ def nouns_and_adjectives(texts: list[str]) -> frozenset[str]:
                      if noun and n >= found[(w, False)] and w not in EMPTY_ING)
 
 
-def top_words(cluster: list[str], background: list[str], n: int = 8) -> list[str]:
+def top_words(cluster: list[str], background: list[str], n: int = 8, centre: np.ndarray | None = None) -> list[str]:
     """The words that set a cluster of statements apart from the rest (c-TF-IDF, BERTopic's
     own transformer), readable nouns, adjectives and -ing forms only (and pairs that end in one)."""
     from bertopic.vectorizers import ClassTfidfTransformer
@@ -138,17 +138,19 @@ def top_words(cluster: list[str], background: list[str], n: int = 8) -> list[str
     vocab = counts.get_feature_names_out()
     order = [i for i in np.argsort(-scores) if in_cluster[i] and scores[i] > 0
              and str(vocab[i]).split()[-1] in nouns]
-    return _closest([str(vocab[i]) for i in order[:2 * n]], cluster)[:n]
+    return _closest([str(vocab[i]) for i in order[:2 * n]], cluster, centre)[:n]
 
 
-def _closest(candidates: list[str], cluster: list[str]) -> list[str]:
+def _closest(candidates: list[str], cluster: list[str], centre: np.ndarray | None) -> list[str]:
     """The candidate words in order of how close each is to what the statements say together
-    (BERTopic's KeyBERTInspired idea): a misheard phrase repeated ("blanket man") can top the
-    counts, but the words nearest the statements' meaning name the issue."""
+    (`centre`, their mean embedding, when the caller has it; BERTopic's KeyBERTInspired idea): a
+    misheard phrase repeated ("blanket man") can top the counts, but the words nearest the
+    statements' meaning name the issue."""
     from assets.themes import model
 
     if len(candidates) < 2:
         return candidates
-    centre = model.centroid(model.embed(cluster))
+    if centre is None:
+        centre = model.centroid(model.embed(cluster))
     closeness = model.embed(candidates) @ centre
     return [candidates[i] for i in np.argsort(-closeness, kind="stable")]

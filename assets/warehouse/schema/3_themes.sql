@@ -4,7 +4,7 @@ CREATE SCHEMA IF NOT EXISTS themes;
 -- The theme registry: themes.topics keeps every theme ever found, so an id never changes
 -- meaning. `kind` says where a theme came from: `taxonomy` (named by analysts in the policy's
 -- taxonomy file, `taxonomy_id` its id there), `discovered` (found by a refit) or `provisional`
--- (found by a daily run among statements that fit nothing, `found_on` that day; the next refit
+-- (found by a daily run among statements that fit nothing or fit only weakly, `found_on` that day; the next refit
 -- confirms it as discovered, or merges it into `merged_into`, or retires it). `centroid` is what
 -- statements are assigned by; a theme no longer found is kept, inactive.
 CREATE TABLE IF NOT EXISTS themes.topics (
