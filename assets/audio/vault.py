@@ -82,7 +82,9 @@ class AudioVault:
         header = _HEADER.pack(MAGIC, CHUNK, os.urandom(7))
         aad = header + call_id.encode()
         locations.ensure_dir(dest.parent)
-        tmp = dest.with_name(dest.name + ".partial")
+        # Each writer its own partial: two runs of one date at once (allowed; one then finds the
+        # other's work) once collided on one name, and the slower rename found nothing to move.
+        tmp = dest.with_name(f"{dest.name}.{os.getpid()}-{os.urandom(4).hex()}.partial")
         try:
             with tmp.open("wb") as out:
                 out.write(header)
