@@ -28,10 +28,10 @@ SEED = 42
 ASSIGN_MIN_SIMILARITY = 0.4
 
 # A statement a theme took with a score under this is a weak fit: it stays with the theme, and is
-# also kept as a candidate, so that a burst of such statements on one day, far from every named
-# theme, can be told as a new issue (`emerging`). Measured on the three benchmark script files
-# (docs/themes.md): a new kind's statements are taken at 0.40-0.55 by themes that do not name it;
-# at 0.55 a pain-relief day's weak statements never make a burst of publishable size.
+# also kept as a candidate on its day, so that a burst of such statements, told by calls that
+# mention no one theme firmly (at this score or more), can be told as a new issue (`emerging`).
+# Measured on the benchmark script files (docs/themes.md): a new kind's statements are taken at
+# 0.40-0.55 by themes that do not name it.
 WEAK_BELOW = 0.55
 
 # What a named theme's seed words count for beside the cosine similarity (`seed_word_scores`).
