@@ -159,8 +159,9 @@ def ceiling(calls: list[str], texts: dict[str, list[str]], kinds: list[str]) -> 
 
     docs = [" ".join(texts.get(c, [])) or "nothing" for c in calls]
     y = np.asarray(kinds)
+    embedded = model.embed(docs)  # once: no fold learns anything from it
     out = []
-    for name, features in (("embeddings", lambda tr: model.embed(docs)),
+    for name, features in (("embeddings", lambda tr: embedded),
                            ("words", lambda tr: TfidfVectorizer(sublinear_tf=True).fit([docs[i] for i in tr])
                             .transform(docs))):
         guess = np.empty(len(y), dtype=object)

@@ -111,6 +111,18 @@ def _daily(conn, calls, taxonomy=TAXONOMY, min_calls: int = 8) -> dict[date, lis
     return found
 
 
+def _clear_themes(conn) -> None:
+    for table in ("themes.call_themes", "themes.candidates", "themes.topics"):
+        conn.execute(f"DELETE FROM {table}")
+
+
+def _call_saying(rng: random.Random, call_id: str, day: date, i: int, said: str) -> theme_corpus.CorpusCall:
+    """A call in the test corpus's shape (its opening and closing) in which the caller says `said`."""
+    base = theme_corpus.call(rng, call_id, day, "pain_relief", theme_corpus.SERVICE_AREAS[i % 4])
+    opening = theme_corpus.OPENING.format(p=f"{i:08x}", n=f"{i + 99:08x}")
+    return base.__class__(**{**base.__dict__, "text": f"{opening} {said} {theme_corpus.CLOSING}"})
+
+
 def test_what_callers_say_alike_every_day_is_not_a_new_issue(tmp_path, monkeypatch):
     """An opening the recogniser garbles past the opening rules, said in a few calls every day,
     would grow "steadily" into a theme of its own; a burst of calls about something new, told in
@@ -132,8 +144,7 @@ def test_what_callers_say_alike_every_day_is_not_a_new_issue(tmp_path, monkeypat
         [new] = found[day]
         assert "park" in new.label and new.busiest_day_calls == 10
         # Without the formula rule, the same days make the opening a theme.
-        for table in ("themes.call_themes", "themes.candidates", "themes.topics"):
-            conn.execute(f"DELETE FROM {table}")
+        _clear_themes(conn)
         monkeypatch.setattr(emerging, "FORMULA_MIN_DAYS", 99)
         found = _daily(conn, calls)
         assert any(found[d] for d in found)
@@ -201,18 +212,14 @@ WEAKLY_TAKEN = ["My mother's hearing aids went missing from her bedside while sh
 
 
 def test_a_new_issue_named_themes_take_weakly_is_still_found_that_day(tmp_path, monkeypatch):
-    """Twenty calls about something no theme names spread over the named themes whose nets
-    are wide enough to catch them, each too few to publish; the day's burst of weak fits, far
-    from every named theme, is the new issue, and the named themes give those statements up."""
+    """Calls about something no theme names spread over the named themes whose nets are wide
+    enough to catch them, each too few to publish; the day's burst of weak fits, told by calls
+    that mention no one theme firmly, is the new issue, and the named themes give those
+    statements up."""
     history = theme_corpus.corpus(30, seed=51, start=date(2026, 3, 1), days=10)
     day = date(2026, 3, 11)
     rng = random.Random(52)
-    burst = []
-    for i in range(10):
-        base = theme_corpus.call(rng, f"lost-{i:02d}", day, "pain_relief", theme_corpus.SERVICE_AREAS[i % 4])
-        opening = theme_corpus.OPENING.format(p=f"{i:08x}", n=f"{i + 99:08x}")
-        said = " ".join(rng.sample(WEAKLY_TAKEN, 2))
-        burst.append(base.__class__(**{**base.__dict__, "text": f"{opening} {said} {theme_corpus.CLOSING}"}))
+    burst = [_call_saying(rng, f"lost-{i:02d}", day, i, " ".join(rng.sample(WEAKLY_TAKEN, 2))) for i in range(10)]
     with warehouse.connect(tmp_path / "w.duckdb") as conn:
         warehouse.ensure_schema(conn)
         theme_corpus.write_canon(conn, history + burst)
@@ -224,8 +231,7 @@ def test_a_new_issue_named_themes_take_weakly_is_still_found_that_day(tmp_path, 
                              ).fetchone()[0]
         assert taken >= 8  # the nets caught most of them
         monkeypatch.undo()
-        for table in ("themes.call_themes", "themes.candidates", "themes.topics"):
-            conn.execute(f"DELETE FROM {table}")
+        _clear_themes(conn)
         found = _daily(conn, history + burst)
         assert not any(found[d] for d in found if d != day)
         [new] = found[day]
@@ -254,13 +260,9 @@ def test_a_big_spike_of_a_named_theme_told_loosely_is_that_theme_not_a_new_issue
     history = theme_corpus.corpus(30, seed=61, start=date(2026, 3, 1), days=10)
     day = date(2026, 3, 11)
     rng = random.Random(62)
-    spike = []
-    for i in range(40):
-        base = theme_corpus.call(rng, f"pain-{i:02d}", day, "pain_relief", theme_corpus.SERVICE_AREAS[i % 4])
-        opening = theme_corpus.OPENING.format(p=f"{i:08x}", n=f"{i + 99:08x}")
-        firm = theme_corpus.THEMES["pain_relief"][i % 8].format(who="my dad", where="there", hours="all night")
-        text = f"{opening} {firm} {TOLD_LOOSELY[i % len(TOLD_LOOSELY)]} {theme_corpus.CLOSING}"
-        spike.append(base.__class__(**{**base.__dict__, "text": text}))
+    firm = [s.format(who="my dad", where="there", hours="all night") for s in theme_corpus.THEMES["pain_relief"]]
+    spike = [_call_saying(rng, f"pain-{i:02d}", day, i, f"{firm[i % 8]} {TOLD_LOOSELY[i % len(TOLD_LOOSELY)]}")
+             for i in range(40)]
     with warehouse.connect(tmp_path / "w.duckdb") as conn:
         warehouse.ensure_schema(conn)
         theme_corpus.write_canon(conn, history + spike)
@@ -270,8 +272,7 @@ def test_a_big_spike_of_a_named_theme_told_loosely_is_that_theme_not_a_new_issue
                             "WHERE p.taxonomy_id = 'pain_management' AND t.call_date = ?", [day]).fetchone()[0]
         assert pain == 40
         # Without the rule, the leftovers are filed as a new issue beside the spike.
-        for table in ("themes.call_themes", "themes.candidates", "themes.topics"):
-            conn.execute(f"DELETE FROM {table}")
+        _clear_themes(conn)
         monkeypatch.setattr(emerging, "FIRM_SHARE", 2.0)
         assert _daily(conn, history + spike)[day]
 

@@ -92,13 +92,19 @@ def _formulas(embeddings: np.ndarray, days: list[date]) -> np.ndarray:
     return out
 
 
-def _qualifies(days_of_calls: dict[str, date], day: date, min_calls: int, window_days: int) -> bool:
-    per_day = Counter(days_of_calls.values())
+def _calls_per_day(members: list[tuple]) -> Counter:
+    """Distinct calls a day among candidate rows."""
+    return Counter({r[0]: r[2] for r in members}.values())
+
+
+def _qualifies(members: list[tuple], day: date, min_calls: int, window_days: int) -> bool:
+    per_day = _calls_per_day(members)
     if max(per_day.values()) >= min_calls:
         return True
+    calls = sum(per_day.values())
     middle = day - timedelta(days=window_days // 2)
     later = sum(n for d, n in per_day.items() if d > middle)
-    return len(days_of_calls) >= min_calls and len(per_day) >= STEADY_MIN_DAYS and later * 2 >= len(days_of_calls)
+    return calls >= min_calls and len(per_day) >= STEADY_MIN_DAYS and later * 2 >= calls
 
 
 def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, first_day: date | None = None
@@ -140,7 +146,7 @@ def detect(conn, day: date, min_calls: int, window_days: int = WINDOW_DAYS, firs
         return _busy(members + near, min_calls) and not theirs(members, near)
 
     def window(members, near, centre) -> bool:
-        return _qualifies({r[0]: r[2] for r in members}, day, min_calls, window_days) and not theirs(members, near)
+        return _qualifies(members, day, min_calls, window_days) and not theirs(members, near)
 
     found, claimed = [], set()
     for keep, qualifies in ((lambda r: r[2] == day, burst), (lambda r: r[5] is None, window)):
@@ -178,7 +184,7 @@ def _issues(pool: list[tuple], rows: list[tuple], min_calls: int, qualifies):
     groups = {c: joined.get(c, c) for c in calls_of}
     taken: set[tuple] = set()
     # The biggest issue of a day first: the near statements it takes are not another's to count.
-    busiest = {g: max(Counter({r[0]: r[2] for r, c in zip(pool, labels) if groups[c] == g}.values()).values())
+    busiest = {g: max(_calls_per_day([r for r, c in zip(pool, labels) if groups[c] == g]).values())
                for g in set(groups.values())}
     for group in sorted(busiest, key=lambda g: (-busiest[g], g)):
         members = [r for r, c in zip(pool, labels) if groups[c] == group and (r[0], r[1]) not in taken]
@@ -203,7 +209,7 @@ def _issues(pool: list[tuple], rows: list[tuple], min_calls: int, qualifies):
 
 
 def _busy(members: list[tuple], min_calls: int) -> bool:
-    return max(Counter({r[0]: r[2] for r in members}.values()).values()) >= min_calls
+    return max(_calls_per_day(members).values()) >= min_calls
 
 
 def _same_issue(members: list[tuple], centre: np.ndarray, known: dict[int, np.ndarray],
@@ -252,8 +258,7 @@ def _register(conn, members: list[tuple], top: list[str], day: date, theme_id: i
         conn.execute("DELETE FROM themes.candidates WHERE call_id || ':' || stmt_idx IN (SELECT unnest(?))",
                      [[f"{r[0]}:{r[1]}" for r in members]])
         label = conn.execute("SELECT label FROM themes.topics WHERE theme_id = ?", [theme_id]).fetchone()[0]
-    per_day = Counter({r[0]: r[2] for r in members}.values())
-    busiest, n = per_day.most_common(1)[0]
+    busiest, n = _calls_per_day(members).most_common(1)[0]
     return Provisional(theme_id, label, len(per_call), busiest, n)
 
 

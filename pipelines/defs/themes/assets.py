@@ -48,8 +48,9 @@ def theme_registry(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
     kinds={"duckdb", "python"},
     description="Every theme each call mentions: a call date's caller statements assigned to the registered "
                 "themes without refitting; statements that fit none, or fit one only weakly, kept as candidates; "
-                "a burst of them that day far from every named theme, or a cluster of those that fit none big "
-                "enough that day or growing over two weeks, registered as a provisional theme that run.",
+                "a burst of them that day whose calls mostly mention no one theme firmly, or a cluster of those "
+                "that fit none big enough that day or growing over two weeks, registered as a provisional theme "
+                "that run.",
 )
 @retry_transient
 def call_themes(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
